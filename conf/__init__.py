@@ -1,0 +1,1 @@
+"""Hydra configs of idiff, shipped inside the wheel as the package ``idiff.conf``."""

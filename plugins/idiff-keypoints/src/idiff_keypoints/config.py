@@ -1,0 +1,67 @@
+"""Configuration of the ``keypoints`` task.
+
+Defaults follow PAPER.md: "Encodings" -> Keypoints (1..5 joints per instruction, 9 colours, disk radius
+10 px at 256 px, HRNet augmentation: scale +-0.35, rotation +-45 deg p=0.6, flip 0.5, half-body 0.3) and
+"Sampling" (keypoint guidance: text 6.0, image 0.5).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from idiff.tasks.api import GuidanceScales, TaskConfig
+
+from idiff_keypoints.coco import DEFAULT_ANNOTATION_PATTERN
+from idiff_keypoints.encoding import validate_keypoint_counts
+
+__all__ = ["KeypointsConfig"]
+
+
+@dataclass
+class KeypointsConfig(TaskConfig):
+    """Options of the keypoints task (on top of :class:`idiff.tasks.api.TaskConfig`).
+
+    Attributes:
+        guidance: keypoints use text 6.0 / image 0.5 (PAPER.md "Sampling").
+        train_split: training split name (``<data_dir>/<split>/`` holds its images).
+        val_split: evaluation split name.
+        annotation_pattern: annotation file relative to ``data_dir``; ``{split}`` is substituted.
+        image_dir_pattern: image folder relative to ``data_dir``; ``{split}`` is substituted.
+        synthetic_train_images: images of the synthetic train split.
+        synthetic_val_images: images of the synthetic val split.
+        synthetic_image_size: side of the synthetic images.
+        synthetic_seed: seed of the synthetic data (independent of the run seed).
+        min_keypoints_per_instruction: fewest joints named per training instruction.
+        max_keypoints_per_instruction: most joints per instruction (<= 9 colours); also the test chunk size.
+        disk_radius: disk radius at 256 px, scaled linearly with the resolution.
+        augment: HRNet augmentation on training crops.
+        scale_factor: crop scale jitter (+-).
+        rotation_factor: rotation jitter in degrees (+-).
+        rotation_prob: probability of rotating.
+        flip_prob: probability of a horizontal flip (left/right joints swapped).
+        half_body_prob: probability of a half-body crop.
+        sigmas: OKS sigmas override; empty = the layout's (COCO sigmas for COCO-17, 0.05 otherwise).
+    """
+
+    guidance: GuidanceScales = field(default_factory=lambda: GuidanceScales(text=6.0, image=0.5))
+    train_split: str = "train2017"
+    val_split: str = "val2017"
+    annotation_pattern: str = DEFAULT_ANNOTATION_PATTERN
+    image_dir_pattern: str = "{split}"
+    synthetic_train_images: int = 400
+    synthetic_val_images: int = 24
+    synthetic_image_size: int = 128
+    synthetic_seed: int = 0
+    min_keypoints_per_instruction: int = 1
+    max_keypoints_per_instruction: int = 5
+    disk_radius: float = 10.0
+    augment: bool = True
+    scale_factor: float = 0.35
+    rotation_factor: float = 45.0
+    rotation_prob: float = 0.6
+    flip_prob: float = 0.5
+    half_body_prob: float = 0.3
+    sigmas: list[float] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        validate_keypoint_counts(self.min_keypoints_per_instruction, self.max_keypoints_per_instruction)

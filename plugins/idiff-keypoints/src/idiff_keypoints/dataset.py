@@ -1,0 +1,115 @@
+"""Training samples and test-request grouping for the ``keypoints`` task.
+
+PAPER.md "Encodings" -> Keypoints: each training sample is a top-down person crop with HRNet augmentation
+and 1..5 random labelled joints encoded as coloured disks. At test time all K joints of a person are
+requested over ``ceil(K / max_keypoints)`` instructions (:func:`spread_chunks`).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from idiff.tasks.api import EditSample
+from PIL import Image
+from torch.utils.data import Dataset
+
+from idiff_keypoints.coco import KeypointsDataset, PersonInstance
+from idiff_keypoints.config import KeypointsConfig
+from idiff_keypoints.crops import make_crop, sample_augmentation
+from idiff_keypoints.encoding import disk_radius_for, encode_keypoints
+
+__all__ = ["KeypointsTrainDataset", "load_rgb", "spread_chunks"]
+
+
+def load_rgb(path: Path) -> np.ndarray:
+    """Read an image file as uint8 (H, W, 3) RGB; a missing file raises naming the path."""
+    try:
+        with Image.open(path) as im:
+            return np.asarray(im.convert("RGB"), dtype=np.uint8)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path}: image file not found") from None
+
+
+class KeypointsTrainDataset(Dataset[EditSample]):
+    """Training samples: one augmented person crop per item, random joints and colours on every call.
+
+    Randomness comes from a generator per worker process, seeded from the run seed, the worker id and
+    ``torch.initial_seed()`` (which the DataLoader varies per worker and epoch).
+    """
+
+    def __init__(self, data: KeypointsDataset, config: KeypointsConfig, resolution: int, seed: int = 0) -> None:
+        self.instances: list[PersonInstance] = data.instances
+        self.layout = data.layout
+        self.config = config
+        self.resolution = resolution
+        self.seed = seed
+        self.radius = disk_radius_for(resolution, config.disk_radius)
+        self._gen: np.random.Generator | None = None
+        self._gen_key: tuple[int, int] | None = None
+
+    def __len__(self) -> int:
+        return len(self.instances)
+
+    def _rng(self) -> np.random.Generator:
+        info = torch.utils.data.get_worker_info()
+        key = (os.getpid(), info.id if info is not None else -1)
+        if self._gen is None or self._gen_key != key:
+            self._gen = np.random.default_rng([self.seed, key[1] + 1, torch.initial_seed() % 2**63])
+            self._gen_key = key
+        return self._gen
+
+    def __getitem__(self, index: int) -> EditSample:
+        rng = self._rng()
+        inst = self.instances[index]
+        cfg = self.config
+        aug = None
+        if cfg.augment:
+            aug = sample_augmentation(
+                rng, cfg.scale_factor, cfg.rotation_factor, cfg.rotation_prob, cfg.flip_prob, cfg.half_body_prob
+            )
+            if aug.half_body and inst.num_keypoints <= self.layout.num_joints // 2:
+                aug = replace(aug, half_body=False)
+        crop, kp, _ = make_crop(
+            load_rgb(inst.image_path), inst.bbox, inst.keypoints, self.resolution, self.layout, aug, rng
+        )
+        enc = encode_keypoints(
+            crop,
+            kp,
+            self.layout.names,
+            rng,
+            cfg.min_keypoints_per_instruction,
+            cfg.max_keypoints_per_instruction,
+            radius=self.radius,
+        )
+        return EditSample(source=crop, target=enc.target, instruction=enc.instruction)
+
+
+def spread_chunks(keypoints: np.ndarray, n_chunks: int) -> list[np.ndarray]:
+    """Split all K joints into ``n_chunks`` near-equal instructions, keeping close joints apart.
+
+    Greedy: each joint (in index order) joins the non-full chunk whose nearest labelled joint is farthest
+    away, so e.g. the eyes, ears and nose go to different instructions and their disks do not overlap.
+    """
+    k = len(keypoints)
+    sizes = [len(c) for c in np.array_split(np.arange(k), n_chunks)]
+    chunks: list[list[int]] = [[] for _ in range(n_chunks)]
+    labelled = keypoints[:, 2] > 0
+    for j in range(k):
+        best, best_d = -1, -1.0
+        for c, members in enumerate(chunks):
+            if len(members) >= sizes[c]:
+                continue
+            pts = [m for m in members if labelled[m]]
+            d = (
+                np.inf
+                if not (labelled[j] and pts)
+                else float(np.min(np.linalg.norm(keypoints[pts, :2] - keypoints[j, :2], axis=1)))
+            )
+            if d > best_d:
+                best, best_d = c, d
+        chunks[best].append(j)
+    return [np.asarray(c, dtype=int) for c in chunks]

@@ -1,0 +1,113 @@
+"""COCO keypoint results and OKS evaluation (PAPER.md "Evaluation protocols": OKS AP, GT person boxes).
+
+Results follow the COCO results format for keypoints (cocodataset.org/#format-results):
+``[{"image_id", "category_id", "keypoints": [x1, y1, s1, ..., xK, yK, sK], "score"}]``. Scores use
+pycocotools ``COCOeval(iouType="keypoints")`` with the layout's OKS sigmas
+(``params.kpt_oks_sigmas``). The person score is the mean of the keypoint scores above
+``KEYPOINT_SCORE_THRESHOLD`` (HRNet / mmpose rescoring with GT boxes of score 1), 0 when none is.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pycocotools.coco import COCO
+from pycocotools.cocoeval import COCOeval
+
+__all__ = [
+    "KEYPOINT_SCORE_THRESHOLD",
+    "METRIC_NAMES",
+    "evaluate_keypoints",
+    "person_result",
+    "person_score",
+    "write_json_atomic",
+]
+
+#: Keypoints scoring above this count toward the person score (mmpose ``in_vis_thre``).
+KEYPOINT_SCORE_THRESHOLD = 0.2
+
+#: Names of the first six COCOeval keypoint stats, in order.
+METRIC_NAMES: tuple[str, ...] = ("AP", "AP50", "AP75", "AP_M", "AP_L", "AR")
+
+
+def person_score(scores: np.ndarray, threshold: float = KEYPOINT_SCORE_THRESHOLD) -> float:
+    """Mean of the keypoint scores above ``threshold``; 0 when none is."""
+    s = np.asarray(scores, np.float64)
+    good = s[s > threshold]
+    return float(good.mean()) if len(good) else 0.0
+
+
+def person_result(image_id: int, category_id: int, keypoints: np.ndarray, score: float | None = None) -> dict[str, Any]:
+    """One COCO keypoint result; ``keypoints`` is (K, 3) ``(x, y, score)`` in image pixels."""
+    kp = np.asarray(keypoints, np.float64).reshape(-1, 3)
+    return {
+        "image_id": int(image_id),
+        "category_id": int(category_id),
+        "keypoints": [round(float(v), 3) for v in kp.reshape(-1)],
+        "score": float(person_score(kp[:, 2]) if score is None else score),
+    }
+
+
+def write_json_atomic(path: Path | str, obj: Any) -> Path:
+    """Write JSON to ``path`` atomically (temporary file in the same folder, then ``os.replace``)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(obj, f)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return path
+
+
+def evaluate_keypoints(
+    gt_json_path: Path | str,
+    results: Sequence[dict[str, Any]],
+    out_dir: Path | str,
+    sigmas: Sequence[float],
+    image_ids: Sequence[int] | None = None,
+    results_name: str = "keypoints_results.json",
+) -> dict[str, float]:
+    """Write ``results`` to ``out_dir/results_name`` and score them with COCOeval (keypoints).
+
+    Args:
+        gt_json_path: the ground-truth ``person_keypoints_<split>.json``.
+        results: COCO keypoint results (see :func:`person_result`).
+        out_dir: where the results file goes.
+        sigmas: OKS sigma per joint (K of them).
+        image_ids: evaluate only these images (e.g. when the requests covered a subset); ``None`` = all.
+        results_name: file name of the results.
+
+    Returns:
+        ``{"AP", "AP50", "AP75", "AP_M", "AP_L", "AR"}`` as floats in [0, 1]; a metric COCOeval leaves
+        undefined (-1: no ground truth in that area range) and every metric with no results are 0.0.
+    """
+    write_json_atomic(Path(out_dir) / results_name, list(results))
+    zero = dict.fromkeys(METRIC_NAMES, 0.0)
+    if not results:
+        return zero
+    sink = io.StringIO()
+    with contextlib.redirect_stdout(sink):
+        gt = COCO(str(gt_json_path))
+        dt = gt.loadRes([dict(r) for r in results])
+        ev = COCOeval(gt, dt, iouType="keypoints")
+        ev.params.kpt_oks_sigmas = np.asarray(sigmas, dtype=np.float64)
+        if image_ids is not None:
+            ev.params.imgIds = sorted({int(i) for i in image_ids})
+        ev.evaluate()
+        ev.accumulate()
+        ev.summarize()
+    stats = [float(v) for v in ev.stats[: len(METRIC_NAMES)]]
+    return {name: max(v, 0.0) for name, v in zip(METRIC_NAMES, stats, strict=True)}

@@ -1,0 +1,186 @@
+"""The ``keypoints`` task plugin: pose estimation as "circle the joint with a colour".
+
+PAPER.md "Encodings" -> Keypoints (encoder, top-down crops, HRNet augmentation), "Sampling" (guidance
+6.0 / 0.5 for keypoints) and "Evaluation protocols" (COCO OKS AP with ground-truth person boxes).
+Data is COCO person keypoints in the real layout (see :mod:`idiff_keypoints.coco`); with
+``synthetic=True`` a small stick-people dataset in that layout is written when missing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from idiff.tasks.api import EditRequest, EditSample, Task, TaskConfig, TaskContext
+from PIL import Image, ImageDraw
+from torch.utils.data import Dataset
+
+from idiff_keypoints.coco import KeypointsDataset, PersonInstance, load_coco_keypoints
+from idiff_keypoints.config import KeypointsConfig
+from idiff_keypoints.crops import invert_affine, make_crop, transform_points
+from idiff_keypoints.dataset import KeypointsTrainDataset, load_rgb, spread_chunks
+from idiff_keypoints.decoding import decode_keypoints
+from idiff_keypoints.encoding import COLOUR_NAMES, COLOURS, disk_radius_for, encode_keypoints, validate_keypoint_counts
+from idiff_keypoints.evaluation import METRIC_NAMES, evaluate_keypoints, person_result
+from idiff_keypoints.layouts import KeypointLayout
+from idiff_keypoints.synthetic import write_synthetic_coco
+
+__all__ = ["KeypointsConfig", "KeypointsTask", "KeypointsTrainDataset", "identity_baseline"]
+
+
+class KeypointsTask(Task):
+    """Keypoint detection on COCO-format data (synthetic stick people by default)."""
+
+    Config = KeypointsConfig
+
+    def __init__(self, config: TaskConfig, context: TaskContext) -> None:
+        super().__init__(config, context)
+        if not isinstance(config, KeypointsConfig):
+            raise TypeError(f"KeypointsTask needs a KeypointsConfig, got {type(config).__name__}")
+        validate_keypoint_counts(config.min_keypoints_per_instruction, config.max_keypoints_per_instruction)
+        self.config: KeypointsConfig = config
+        self.radius = disk_radius_for(context.resolution, config.disk_radius)
+        self._splits: dict[str, KeypointsDataset] = {}
+
+    # ------------------------------------------------------------------ data
+    def prepare_data(self) -> None:
+        """Write the synthetic train / val splits under ``data_dir`` when enabled and missing."""
+        if not self.config.synthetic:
+            return
+        cfg = self.config
+        for split, n in ((cfg.train_split, cfg.synthetic_train_images), (cfg.val_split, cfg.synthetic_val_images)):
+            if not (self.data_dir / cfg.annotation_pattern.format(split=split)).is_file():
+                write_synthetic_coco(
+                    self.data_dir,
+                    split,
+                    n,
+                    seed=cfg.synthetic_seed,
+                    image_size=cfg.synthetic_image_size,
+                    pattern=cfg.annotation_pattern,
+                )
+
+    def split(self, name: str) -> KeypointsDataset:
+        """The parsed split ``name`` (cached); writes synthetic data first if configured and missing."""
+        if name not in self._splits:
+            if (
+                self.config.synthetic
+                and not (self.data_dir / self.config.annotation_pattern.format(split=name)).is_file()
+            ):
+                self.prepare_data()
+            self._splits[name] = load_coco_keypoints(
+                self.data_dir,
+                name,
+                self.config.annotation_pattern,
+                self.config.image_dir_pattern,
+                sigmas=self.config.sigmas or None,
+            )
+        return self._splits[name]
+
+    @property
+    def layout(self) -> KeypointLayout:
+        """The keypoint layout of the evaluation split."""
+        return self.split(self.config.val_split).layout
+
+    def train_dataset(self) -> Dataset[EditSample]:
+        """Augmented, encoded person crops of the train split."""
+        return KeypointsTrainDataset(
+            self.split(self.config.train_split), self.config, self.context.resolution, self.context.seed
+        )
+
+    def test_requests(self) -> list[EditRequest]:
+        """Every joint of every val person, ``ceil(K / max_keypoints)`` instructions per person.
+
+        ``max_test_requests`` caps the count at whole images (all persons of an image or none).
+        """
+        data = self.split(self.config.val_split)
+        layout, res, maxk = data.layout, self.context.resolution, self.config.max_keypoints_per_instruction
+        by_image: OrderedDict[int, list[PersonInstance]] = OrderedDict()
+        for inst in data.instances:
+            by_image.setdefault(inst.image_id, []).append(inst)
+        n_chunks = math.ceil(layout.num_joints / maxk)
+        requests: list[EditRequest] = []
+        cap = self.config.max_test_requests
+        for persons in by_image.values():
+            if cap and requests and len(requests) + n_chunks * len(persons) > cap:
+                break
+            image = load_rgb(persons[0].image_path)
+            for inst in persons:
+                crop, kp, matrix = make_crop(image, inst.bbox, inst.keypoints, res, layout)
+                inverse = invert_affine(matrix).tolist()
+                rng = np.random.default_rng([self.context.seed, inst.ann_id])
+                for chunk in spread_chunks(kp, n_chunks):
+                    colours = [COLOUR_NAMES[i] for i in rng.permutation(len(COLOUR_NAMES))[: len(chunk)]]
+                    enc = encode_keypoints(
+                        crop, kp, layout.names, rng, 1, maxk, radius=self.radius, joints=chunk.tolist(), colours=colours
+                    )
+                    meta: dict[str, Any] = {
+                        "image_id": inst.image_id,
+                        "ann_id": inst.ann_id,
+                        "category_id": inst.category_id,
+                        "joints": list(enc.joints),
+                        "colours": list(enc.colours),
+                        "inverse_affine": inverse,
+                        "radius": self.radius,
+                        "num_joints": layout.num_joints,
+                    }
+                    requests.append(EditRequest(source=crop, instruction=enc.instruction, meta=meta, target=enc.target))
+        return requests
+
+    # ------------------------------------------------------------------ decode / evaluate
+    def decode(self, generated: np.ndarray, request: EditRequest) -> np.ndarray:
+        """(k, 3) ``(x, y, score)`` in crop pixels, one row per requested colour (see ``decode_keypoints``)."""
+        src = request.source
+        gen = np.asarray(generated, dtype=np.uint8)[..., :3]
+        if gen.shape[:2] != src.shape[:2]:
+            gen = np.asarray(Image.fromarray(gen).resize(src.shape[1::-1], Image.Resampling.BILINEAR))
+        return decode_keypoints(gen, src, request.meta["colours"], radius=request.meta.get("radius", self.radius))
+
+    def evaluate(self, requests: list[EditRequest], predictions: list[Any], out_dir: Path) -> dict[str, float]:
+        """Assemble persons, map to image pixels, write ``keypoints_results.json``, run COCOeval."""
+        if len(requests) != len(predictions):
+            raise ValueError(f"{len(requests)} requests but {len(predictions)} predictions")
+        data = self.split(self.config.val_split)
+        persons: dict[int, dict[str, Any]] = {}
+        for req, pred in zip(requests, predictions, strict=True):
+            m = req.meta
+            p = persons.setdefault(
+                m["ann_id"],
+                {"image_id": m["image_id"], "category_id": m["category_id"], "kp": np.zeros((m["num_joints"], 3))},
+            )
+            pred = np.asarray(pred, np.float64).reshape(-1, 3)
+            xy = transform_points(pred[:, :2], np.asarray(m["inverse_affine"]))
+            p["kp"][m["joints"]] = np.concatenate([xy, pred[:, 2:3]], axis=1)
+        results = [person_result(p["image_id"], p["category_id"], p["kp"]) for p in persons.values()]
+        if not results:
+            return dict.fromkeys(METRIC_NAMES, 0.0)
+        return evaluate_keypoints(
+            data.ann_file, results, out_dir, data.layout.sigmas, image_ids=[p["image_id"] for p in persons.values()]
+        )
+
+    def render(self, request: EditRequest, prediction: Any) -> np.ndarray:
+        """Decoded points as coloured disks with a contrasting ring and cross over the source."""
+        img = Image.fromarray(np.asarray(request.source, np.uint8).copy())
+        draw = ImageDraw.Draw(img)
+        r = max(self.radius * 0.6, 1.5)
+        for (x, y, s), name in zip(np.asarray(prediction).reshape(-1, 3), request.meta["colours"], strict=True):
+            if s <= 0:
+                continue
+            rgb = COLOURS[name]
+            ring = (0, 0, 0) if sum(rgb) > 380 else (255, 255, 255)
+            draw.ellipse([x - r - 1, y - r - 1, x + r + 1, y + r + 1], fill=ring)
+            draw.ellipse([x - r, y - r, x + r, y + r], fill=rgb)
+            draw.line([(x - r, y), (x + r, y)], fill=ring)
+            draw.line([(x, y - r), (x, y + r)], fill=ring)
+        return np.asarray(img, dtype=np.uint8)
+
+
+def identity_baseline(task: KeypointsTask, out_dir: Path) -> dict[str, float]:
+    """Metrics of an identity "model" (generated == source) on the task's test requests: AP ~ 0.
+
+    A sanity floor: a model that learned nothing but to copy its input must score about 0.
+    """
+    requests = task.test_requests()
+    return task.evaluate(requests, [task.decode(r.source, r) for r in requests], Path(out_dir))

@@ -1,0 +1,24 @@
+"""Shared fixtures: a tiny synthetic COCO keypoint dataset written once per test session."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+try:  # the core may not be installed in the venv yet; fall back to the source tree
+    import idiff.tasks.api  # noqa: F401
+except ImportError:  # pragma: no cover - depends on the environment
+    sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "src"))
+
+from idiff_keypoints.synthetic import write_synthetic_coco  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def synthetic_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """``<root>/annotations/person_keypoints_{train,val}2017.json`` + images, 6 images each."""
+    root = tmp_path_factory.mktemp("coco_kp")
+    write_synthetic_coco(root, "train2017", 6, seed=1)
+    write_synthetic_coco(root, "val2017", 6, seed=1)
+    return root

@@ -1,0 +1,101 @@
+"""Checkpoints: find the latest run's, load without executing code, export compact safetensors weights.
+
+Lightning ``.ckpt`` files are read with ``torch.load(weights_only=True)``; our compact format is a safetensors file
+whose metadata holds the module's hyper-parameters as JSON (the shipped reference checkpoint is one).
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from idiff.errors import ConfigError
+from idiff.files import atomic_write_bytes
+from idiff.module import DiffusionModule
+
+__all__ = ["REFERENCE_CHECKPOINT", "export_weights", "find_latest_checkpoint", "load_module", "resolve_checkpoint"]
+
+REFERENCE_CHECKPOINT = "reference-keypoints.safetensors"
+
+
+def find_latest_checkpoint(runs_dir: str | Path) -> Path | None:
+    """The ``last.ckpt`` of the newest fit run under ``<runs_dir>/fit`` (by modification time), if any."""
+    candidates = list(Path(runs_dir).glob("fit/*/checkpoints/last.ckpt"))
+    return max(candidates, key=lambda p: p.stat().st_mtime) if candidates else None
+
+
+def reference_checkpoint() -> Path:
+    """The reference checkpoint shipped inside the package."""
+    path = Path(str(resources.files("idiff").joinpath("assets", REFERENCE_CHECKPOINT)))
+    if not path.is_file():
+        raise ConfigError(f"ckpt=reference: the shipped reference checkpoint {path} is missing from this install")
+    return path
+
+
+def resolve_checkpoint(ckpt: str | None, runs_dir: str | Path) -> Path:
+    """Turn the ``ckpt`` config value (``latest``, ``reference`` or a path) into an existing file."""
+    match ckpt:
+        case None | "" | "latest":
+            found = find_latest_checkpoint(runs_dir)
+            if found is None:
+                raise ConfigError(
+                    f"ckpt=latest: no fit run with checkpoints/last.ckpt under {Path(runs_dir) / 'fit'}; "
+                    "run `idiff fit` first, or pass ckpt=reference or ckpt=<path>"
+                )
+            return found
+        case "reference":
+            return reference_checkpoint()
+        case _:
+            path = Path(ckpt)
+            if not path.is_file():
+                raise ConfigError(f"ckpt={ckpt}: no such file (allowed: latest, reference, or a checkpoint path)")
+            return path
+
+
+def export_weights(module: DiffusionModule, path: str | Path, use_ema: bool = True, half: bool = True) -> Path:
+    """Write the module's weights (EMA UNet when ``use_ema``) and hyper-parameters as one safetensors file."""
+    state = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
+    if use_ema and module.ema is not None:
+        names = [n for n, p in module.unet.named_parameters()]
+        for name, shadow in zip(names, module.ema.shadow_params, strict=True):
+            state[f"unet.{name}"] = shadow.detach().cpu().contiguous()
+    if half:
+        state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
+    metadata = {"hyper_parameters": json.dumps(dict(module.hparams)), "format": "idiff-weights-1"}
+    tmp = Path(path).with_suffix(".tmp-safetensors")
+    save_file(state, str(tmp), metadata=metadata)
+    data = tmp.read_bytes()
+    tmp.unlink()
+    return atomic_write_bytes(path, data)
+
+
+def load_module(path: str | Path) -> DiffusionModule:
+    """A :class:`DiffusionModule` from a Lightning ``.ckpt`` or an idiff ``.safetensors`` file, on the CPU."""
+    path = Path(path)
+    if path.suffix == ".safetensors":
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="pt") as handle:
+            metadata = handle.metadata() or {}
+        if "hyper_parameters" not in metadata:
+            raise ConfigError(f"{path}: not an idiff weights file (no 'hyper_parameters' in its metadata)")
+        module = DiffusionModule(**json.loads(metadata["hyper_parameters"]))
+        state = {k: v.float() if v.is_floating_point() else v for k, v in load_file(str(path)).items()}
+        module.load_state_dict(state)
+        if module.ema is not None:
+            module.ema = None  # the file already holds the EMA weights
+        return module
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # noqa: BLE001 - report unreadable / unsafe files in one line
+        raise ConfigError(f"{path}: cannot load as a weights-only checkpoint: {type(err).__name__}: {err}") from err
+    if "hyper_parameters" not in checkpoint or "state_dict" not in checkpoint:
+        raise ConfigError(f"{path}: not an idiff Lightning checkpoint (missing hyper_parameters / state_dict)")
+    module = DiffusionModule(**checkpoint["hyper_parameters"])
+    module.load_state_dict(checkpoint["state_dict"])
+    module.on_load_checkpoint(checkpoint)
+    return module

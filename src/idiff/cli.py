@@ -1,0 +1,153 @@
+"""The ``idiff`` command: ``idiff <verb> [hydra overrides]``.
+
+Verbs: ``fit``, ``validate``, ``test``, ``predict`` (Hydra apps over the configs in ``idiff.conf``) and ``tasks``
+(the installed task plugins). The selected task's config schema comes from its plugin's entry point and is
+registered as ``task/<name>`` before Hydra composes, so ``task=<name> task.<option>=...`` works from any install.
+"""
+
+from __future__ import annotations
+
+import sys
+from importlib import resources
+from pathlib import Path
+
+import hydra
+from hydra.core.config_store import ConfigStore
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf
+
+from idiff.errors import IdiffError
+from idiff.tasks.registry import TaskRegistry
+
+__all__ = ["compose_config", "main"]
+
+VERBS = ("fit", "validate", "test", "predict", "tasks")
+USAGE = """usage: idiff <verb> [key=value ...]
+
+verbs:
+  fit        train on the task mixture (default: tiny model, synthetic data, CPU, minutes)
+  validate   generate, decode and score the selected task with a checkpoint (ckpt=latest|reference|PATH)
+  test       same as validate, on the task's test requests; prints and saves the metric table
+  predict    edit your own images: input=PATH|DIR|GLOB instruction="..."
+  tasks      list installed task plugins
+
+examples:
+  idiff fit
+  idiff test task=keypoints
+  idiff fit stage=task_specific model=sd15 model.pretrained_path=/models/sd15 strategy=ddp trainer.devices=8
+  idiff test task=keypoints ckpt=reference sampler.num_steps=50
+Overrides are Hydra syntax; add --cfg job to print the composed config, -m to sweep."""
+
+
+def default_task() -> str:
+    """The ``task`` entry of the primary config's defaults list."""
+    config = OmegaConf.create(resources.files("idiff.conf").joinpath("config.yaml").read_text())
+    for entry in config.defaults:
+        if isinstance(entry, DictConfig) and "task" in entry:
+            return str(entry.task)
+    return "keypoints"
+
+
+def selected_tasks(overrides: list[str]) -> list[str]:
+    """Task names chosen by ``task=...`` overrides (several in a ``-m`` sweep), else the default."""
+    for override in overrides:
+        if override.startswith("task="):
+            return [name.strip() for name in override.split("=", 1)[1].split(",") if name.strip()]
+    return [default_task()]
+
+
+def prepare_overrides(verb: str, overrides: list[str], registry: TaskRegistry | None = None) -> list[str]:
+    """Register the selected tasks' config schemas with Hydra; return the overrides plus command / task_name."""
+    registry = registry or TaskRegistry()
+    names = selected_tasks(overrides)
+    for name in names:
+        ConfigStore.instance().store(group="task", name=name, node=registry.load(name).Config)
+    extra = [f"command={verb}"]
+    if len(names) == 1:
+        extra.append(f"task_name={names[0]}")
+    return [*overrides, *extra]
+
+
+def compose_config(verb: str, overrides: list[str] | None = None, registry: TaskRegistry | None = None) -> DictConfig:
+    """The config the CLI would run ``verb`` with (no Hydra runtime; used by tests and notebooks)."""
+    from hydra import compose, initialize_config_module
+
+    prepared = prepare_overrides(verb, list(overrides or []), registry)
+    with initialize_config_module(config_module="idiff.conf", version_base="1.3"):
+        return compose(config_name="config", overrides=prepared)
+
+
+def _run(cfg: DictConfig, run_dir: Path) -> None:
+    from idiff import workflows
+
+    if cfg.get("task_name") is None:
+        cfg.task_name = HydraConfig.get().runtime.choices.get("task")
+    match cfg.command:
+        case "fit":
+            workflows.fit(cfg, run_dir)
+        case "validate" | "test":
+            workflows.evaluate(cfg, run_dir, cfg.command)
+        case "predict":
+            workflows.predict(cfg, run_dir)
+
+
+@hydra.main(config_path="pkg://idiff.conf", config_name="config", version_base="1.3")
+def _hydra_main(cfg: DictConfig) -> None:
+    try:
+        _run(cfg, Path(HydraConfig.get().runtime.output_dir))
+    except IdiffError as err:
+        print(f"idiff: error: {err}", file=sys.stderr)
+        sys.exit(2)
+
+
+def _print_tasks() -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="installed idiff tasks (entry-point group idiff.tasks)")
+    for column in ("task", "distribution", "version", "entry point", "status"):
+        table.add_column(column)
+    infos = TaskRegistry().describe()
+    for info in infos:
+        table.add_row(info.name, info.distribution, info.version, info.target, info.error or "ok")
+    Console().print(table if infos else "no idiff tasks installed (pip install plugins/idiff-keypoints)")
+
+
+def _validate_overrides(verb: str, overrides: list[str]) -> None:
+    """Compose once up front so a bad key or value is reported in one line, not a Hydra traceback."""
+    if any(o in ("-m", "--multirun") or o.startswith("-") for o in overrides):
+        return
+    try:
+        compose_config(verb, overrides)
+    except IdiffError:
+        raise
+    except Exception as err:  # noqa: BLE001 - Hydra / OmegaConf composition errors
+        lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+        raise IdiffError(" ".join(lines[:2]) or type(err).__name__) from err
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(USAGE)
+        return
+    verb, overrides = argv[0], argv[1:]
+    if verb not in VERBS:
+        print(f"idiff: error: unknown verb {verb!r}; allowed: {', '.join(VERBS)}", file=sys.stderr)
+        sys.exit(2)
+    if verb == "tasks":
+        _print_tasks()
+        return
+    try:
+        _validate_overrides(verb, overrides)
+        prepared = prepare_overrides(verb, overrides)
+    except IdiffError as err:
+        print(f"idiff: error: {err}", file=sys.stderr)
+        sys.exit(2)
+    sys.argv = [sys.argv[0], *prepared]
+    _hydra_main()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Diffusion pieces: the UNet, conditioning dropout, classifier-free guidance and the sampler."""

@@ -1,0 +1,78 @@
+"""Sampling with two-scale classifier-free guidance and a diffusers scheduler (Euler ancestral by default).
+
+The loop follows diffusers' ``StableDiffusionInstructPix2PixPipeline`` step for step (same noise draws from the
+same generator, same batch order), so with the InstructPix2Pix formula and the same components it produces the
+same image; tests/test_sampler.py checks this against the pipeline itself.
+"""
+
+from __future__ import annotations
+
+import torch
+from diffusers import EulerAncestralDiscreteScheduler, UNet2DConditionModel
+from diffusers.schedulers.scheduling_utils import SchedulerMixin
+from diffusers.utils.torch_utils import randn_tensor
+
+from idiff.diffusion.guidance import GuidanceFormula, combine_guidance, guidance_conditions
+
+__all__ = ["GuidedSampler", "build_inference_scheduler"]
+
+SCHEDULERS: dict[str, type[SchedulerMixin]] = {"euler_ancestral": EulerAncestralDiscreteScheduler}
+
+
+def build_inference_scheduler(name: str, train_scheduler_config: dict) -> SchedulerMixin:
+    """An inference scheduler sharing the training scheduler's noise schedule."""
+    if name not in SCHEDULERS:
+        raise ValueError(f"sampler.scheduler: unknown scheduler {name!r}; allowed: {', '.join(SCHEDULERS)}")
+    return SCHEDULERS[name].from_config(train_scheduler_config)
+
+
+class GuidedSampler:
+    """Generates target latents from source latents and instruction embeddings.
+
+    Args:
+        unet: noise predictor taking ``cat([z_t, source_latent], 1)``.
+        scheduler: a diffusers scheduler (its state is reset by each call).
+        formula: ``instruct_diffusion`` or ``instruct_pix2pix`` (see :mod:`idiff.diffusion.guidance`).
+        num_steps: number of denoising steps.
+    """
+
+    def __init__(
+        self, unet: UNet2DConditionModel, scheduler: SchedulerMixin, formula: GuidanceFormula, num_steps: int
+    ) -> None:
+        self.unet = unet
+        self.scheduler = scheduler
+        self.formula = formula
+        self.num_steps = num_steps
+        self.conditions = guidance_conditions(formula)
+
+    @torch.no_grad()
+    def __call__(
+        self,
+        source_latents: torch.Tensor,
+        text_embeddings: torch.Tensor,
+        null_text_embeddings: torch.Tensor,
+        text_scale: float | torch.Tensor,
+        image_scale: float | torch.Tensor,
+        latent_channels: int,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        """Run the reverse process; returns scaled target latents (B, latent_channels, h, w)."""
+        batch, _, height, width = source_latents.shape
+        device, dtype = source_latents.device, source_latents.dtype
+        null_text = null_text_embeddings.expand_as(text_embeddings)
+        image_cond = torch.cat(
+            [source_latents if use_image else torch.zeros_like(source_latents) for use_image, _ in self.conditions]
+        )
+        text_cond = torch.cat([text_embeddings if use_text else null_text for _, use_text in self.conditions])
+
+        self.scheduler.set_timesteps(self.num_steps, device=device)
+        latents = randn_tensor((batch, latent_channels, height, width), generator=generator, device=device, dtype=dtype)
+        latents = latents * self.scheduler.init_noise_sigma
+        for t in self.scheduler.timesteps:
+            model_input = self.scheduler.scale_model_input(torch.cat([latents] * 3), t)
+            model_input = torch.cat([model_input, image_cond], dim=1)
+            prediction = self.unet(model_input, t, encoder_hidden_states=text_cond, return_dict=False)[0]
+            full, image_only, third = prediction.chunk(3)
+            noise_pred = combine_guidance(full, image_only, third, text_scale, image_scale, self.formula)
+            latents = self.scheduler.step(noise_pred, t, latents, generator=generator, return_dict=False)[0]
+        return latents

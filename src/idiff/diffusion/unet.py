@@ -1,0 +1,74 @@
+"""The latent-diffusion UNet with the source image concatenated to its input (InstructPix2Pix, Sec. 3.4).
+
+A text-to-image SD UNet has 4 input channels; for instruction editing ``conv_in`` is widened to 8 and the 4 new
+input channels (the source latent) are zero-initialised, so the widened model starts as the original one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from diffusers import UNet2DConditionModel
+from torch import nn
+
+from idiff.errors import ConfigError
+
+__all__ = ["build_unet", "widen_conv_in"]
+
+
+@torch.no_grad()
+def widen_conv_in(unet: UNet2DConditionModel, in_channels: int) -> UNet2DConditionModel:
+    """Give ``unet.conv_in`` ``in_channels`` inputs; weights of the new channels are zero.
+
+    The config is updated through ``register_to_config`` so ``save_pretrained`` records the new width.
+    """
+    old = unet.conv_in
+    if in_channels == old.in_channels:
+        return unet
+    if in_channels < old.in_channels:
+        raise ConfigError(f"cannot narrow conv_in from {old.in_channels} to {in_channels} channels")
+    new = nn.Conv2d(in_channels, old.out_channels, old.kernel_size, old.stride, old.padding)
+    new = new.to(device=old.weight.device, dtype=old.weight.dtype)
+    new.weight.zero_()
+    new.weight[:, : old.in_channels] = old.weight
+    new.bias.copy_(old.bias)
+    unet.conv_in = new
+    unet.register_to_config(in_channels=in_channels)
+    return unet
+
+
+def build_unet(
+    latent_channels: int,
+    cross_attention_dim: int,
+    sample_size: int,
+    pretrained_path: str | None = None,
+    architecture: dict[str, Any] | None = None,
+    seed: int = 0,
+) -> UNet2DConditionModel:
+    """The editing UNet: ``2 * latent_channels`` inputs (noisy target + source latent), ``latent_channels`` out.
+
+    With ``pretrained_path`` the UNet comes from ``<pretrained_path>/unet`` (a 4-channel text-to-image UNet is
+    widened; an 8-channel InstructPix2Pix / InstructDiffusion UNet is used as is). Otherwise a random UNet is
+    built from ``architecture`` (keyword arguments of :class:`~diffusers.UNet2DConditionModel`).
+    """
+    if pretrained_path:
+        folder = Path(pretrained_path) / "unet"
+        if not folder.is_dir():
+            raise ConfigError(f"model.pretrained_path: {folder} is missing (expected a diffusers unet/ folder)")
+        unet = UNet2DConditionModel.from_pretrained(str(folder), local_files_only=True)
+        if unet.config.out_channels != latent_channels:
+            raise ConfigError(
+                f"{folder}: UNet predicts {unet.config.out_channels} channels but the codec has {latent_channels}"
+            )
+        return widen_conv_in(unet, 2 * latent_channels)
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        return UNet2DConditionModel(
+            sample_size=sample_size,
+            in_channels=2 * latent_channels,
+            out_channels=latent_channels,
+            cross_attention_dim=cross_attention_dim,
+            **(architecture or {}),
+        )

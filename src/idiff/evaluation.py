@@ -1,0 +1,114 @@
+"""Evaluation: generated images -> the task's decoder -> the task's evaluator -> metrics, JSON and an image grid.
+
+A Lightning callback, so the LightningModule stays task-agnostic: its ``test_step`` returns generated images and
+this callback hands them to the task plugin (DESIGN.md "Data flow (test)").
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+import torch.distributed as dist
+from lightning.pytorch.callbacks import Callback
+
+from idiff.data.mixture import tensor_to_images
+from idiff.files import atomic_write_json, atomic_write_png
+from idiff.tasks.api import EditRequest, Task
+
+__all__ = ["TaskEvaluation", "image_grid"]
+
+
+def image_grid(rows: list[list[np.ndarray]], pad: int = 2) -> np.ndarray:
+    """Tile equally sized uint8 (H, W, 3) images into one image, rows by columns, white padding."""
+    height, width = rows[0][0].shape[:2]
+    columns = max(len(r) for r in rows)
+    grid = np.full((len(rows) * (height + pad) + pad, columns * (width + pad) + pad, 3), 255, np.uint8)
+    for i, row in enumerate(rows):
+        for j, image in enumerate(row):
+            y, x = pad + i * (height + pad), pad + j * (width + pad)
+            grid[y : y + height, x : x + width] = image
+    return grid
+
+
+class TaskEvaluation(Callback):
+    """Decodes and scores what the module generates for one task's requests.
+
+    Args:
+        task: the task plugin.
+        requests: the requests the dataloader serves, by index.
+        out_dir: where metrics.json, grid.png and the task's own files go.
+        grid_rows: how many requests the grid shows (source | target | generated | decoded).
+        metadata: extra fields for metrics.json (checkpoint, task name, ...).
+    """
+
+    def __init__(
+        self, task: Task, requests: list[EditRequest], out_dir: Path, grid_rows: int = 8,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        self.task = task
+        self.requests = requests
+        self.out_dir = Path(out_dir)
+        self.grid_rows = grid_rows
+        self.metadata = metadata or {}
+        self.predictions: dict[int, Any] = {}
+        self.samples: dict[int, np.ndarray] = {}
+        self.metrics: dict[str, float] = {}
+
+    def _collect(self, outputs: torch.Tensor, batch: dict[str, Any]) -> None:
+        for index, image in zip(batch["index"].tolist(), tensor_to_images(outputs), strict=True):
+            self.predictions[index] = self.task.decode(image, self.requests[index])
+            if len(self.samples) < self.grid_rows:
+                self.samples[index] = image
+
+    def on_test_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
+                          batch_idx: int, dataloader_idx: int = 0) -> None:
+        self._collect(outputs, batch)
+
+    def on_validation_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any,
+                                batch_idx: int, dataloader_idx: int = 0) -> None:
+        self._collect(outputs, batch)
+
+    def _gather(self) -> tuple[dict[int, Any], dict[int, np.ndarray]]:
+        if not (dist.is_available() and dist.is_initialized()):
+            return self.predictions, self.samples
+        parts: list[Any] = [None] * dist.get_world_size()
+        dist.all_gather_object(parts, (self.predictions, self.samples))
+        predictions, samples = {}, {}
+        for part_predictions, part_samples in parts:
+            predictions.update(part_predictions)
+            samples.update(part_samples)
+        return predictions, samples
+
+    def _finish(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        predictions, samples = self._gather()
+        self.predictions, self.samples = {}, {}
+        indices = sorted(predictions)
+        requests = [self.requests[i] for i in indices]
+        self.metrics = {k: float(v) for k, v in self.task.evaluate(requests, [predictions[i] for i in indices],
+                                                                   self.out_dir).items()}
+        if trainer.is_global_zero:
+            self.write_report(samples, predictions)
+        pl_module.log_dict(self.metrics, sync_dist=False)
+
+    def write_report(self, samples: dict[int, np.ndarray], predictions: dict[int, Any]) -> None:
+        """metrics.json and grid.png in ``out_dir``."""
+        atomic_write_json(self.out_dir / "metrics.json", {**self.metadata, "num_requests": len(predictions),
+                                                          "metrics": self.metrics})
+        rows = []
+        for index in sorted(samples)[: self.grid_rows]:
+            request = self.requests[index]
+            target = request.target if request.target is not None else np.zeros_like(request.source)
+            rows.append([request.source, target, samples[index], self.task.render(request, predictions[index])])
+        if rows:
+            atomic_write_png(self.out_dir / "grid.png", image_grid(rows))
+
+    def on_test_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._finish(trainer, pl_module)
+
+    def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if not trainer.sanity_checking:
+            self._finish(trainer, pl_module)

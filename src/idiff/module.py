@@ -1,0 +1,172 @@
+"""The one LightningModule: a latent-diffusion UNet conditioned on a source image and an instruction.
+
+Task-agnostic by construction: it sees (source, target, instruction) batches when training and (source,
+instruction) requests when generating; what the images mean is the task plugin's business
+(:mod:`idiff.evaluation` hands generated images to the task's decoder and evaluator).
+
+Training (PAPER.md "Model and training"): noise the target latent with the DDPM schedule, concatenate the source
+latent, predict the noise (or v), drop conditions for classifier-free guidance, keep an EMA of the UNet only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import hydra.utils
+import lightning as L
+import torch
+import torch.nn.functional as F
+from diffusers import DDPMScheduler
+from diffusers.training_utils import EMAModel
+
+from idiff.codecs import build_codec
+from idiff.diffusion.conditioning import ConditioningDropout
+from idiff.diffusion.sampler import GuidedSampler, build_inference_scheduler
+from idiff.diffusion.unet import build_unet
+from idiff.text import build_text_encoder, build_tokenizer, encode_instructions
+
+__all__ = ["DiffusionModule"]
+
+
+class DiffusionModule(L.LightningModule):
+    """Instruction-guided image editing by latent diffusion.
+
+    Args:
+        model: the ``model`` config group (codec, UNet architecture, text encoder, noise schedule).
+        stage: the ``stage`` config group (optimizer, EMA decay, conditioning dropout).
+        sampler: the ``sampler`` config group (scheduler, steps, guidance formula).
+        seed: seeds the random initialisation of components built from scratch.
+    """
+
+    def __init__(self, model: dict[str, Any], stage: dict[str, Any], sampler: dict[str, Any], seed: int = 0) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        pretrained = model.get("pretrained_path")
+        self.codec = build_codec(pretrained_path=pretrained, **model["codec"])
+        self.tokenizer = build_tokenizer(pretrained)
+        self.text_encoder = build_text_encoder(pretrained, seed=seed, **model.get("text_encoder", {}))
+        self.text_encoder.requires_grad_(bool(stage.get("train_text_encoder", False)))
+        self.unet = build_unet(
+            latent_channels=self.codec.latent_channels,
+            cross_attention_dim=self.text_encoder.config.hidden_size,
+            sample_size=model["resolution"] // self.codec.downsample_factor,
+            pretrained_path=pretrained,
+            architecture=model.get("unet"),
+            seed=seed,
+        )
+        if stage.get("gradient_checkpointing", False):
+            self.unet.enable_gradient_checkpointing()
+        self.noise_scheduler = DDPMScheduler(**model["noise_schedule"])
+        self.dropout = ConditioningDropout(**stage["dropout"])
+        self.ema = EMAModel(self.unet.parameters(), decay=stage["ema_decay"]) if stage.get("ema_decay") else None
+        self._null_text: torch.Tensor | None = None
+
+    # ----------------------------------------------------------------------------------------------- conditioning
+    def encode_text(self, instructions: list[str]) -> torch.Tensor:
+        """Instruction embeddings (B, 77, D)."""
+        return encode_instructions(self.tokenizer, self.text_encoder, instructions, self.device)
+
+    def null_text(self) -> torch.Tensor:
+        """Embedding of the empty instruction; cached when the text encoder is frozen."""
+        if self.text_encoder.training or any(p.requires_grad for p in self.text_encoder.parameters()):
+            return self.encode_text([""])
+        if self._null_text is None or self._null_text.device != self.device:
+            self._null_text = self.encode_text([""])
+        return self._null_text
+
+    # --------------------------------------------------------------------------------------------------- training
+    def diffusion_loss(self, source: torch.Tensor, target: torch.Tensor, instructions: list[str]) -> torch.Tensor:
+        """Noise-prediction loss for one batch of images in [-1, 1]."""
+        batch = source.shape[0]
+        target_latents = self.codec.encode_target(target)
+        source_latents = self.codec.encode_source(source)
+        text = self.encode_text(instructions)
+        drop_text, drop_image = self.dropout.sample(batch, self.device)
+        text = torch.where(drop_text[:, None, None], self.null_text().to(text.dtype), text)
+        source_latents = source_latents * (~drop_image).to(source_latents.dtype)[:, None, None, None]
+
+        noise = torch.randn_like(target_latents)
+        timesteps = torch.randint(0, self.noise_scheduler.config.num_train_timesteps, (batch,), device=self.device)
+        noisy = self.noise_scheduler.add_noise(target_latents, noise, timesteps)
+        prediction = self.unet(torch.cat([noisy, source_latents], 1), timesteps, encoder_hidden_states=text).sample
+        match self.noise_scheduler.config.prediction_type:
+            case "epsilon":
+                objective = noise
+            case "v_prediction":
+                objective = self.noise_scheduler.get_velocity(target_latents, noise, timesteps)
+            case other:
+                raise ValueError(f"model.noise_schedule.prediction_type: {other!r}; allowed: epsilon, v_prediction")
+        return F.mse_loss(prediction.float(), objective.float())
+
+    def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
+        loss = self.diffusion_loss(batch["source"], batch["target"], batch["instruction"])
+        self.log("train/loss", loss, prog_bar=True, batch_size=batch["source"].shape[0])
+        return loss
+
+    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+        if self.ema is not None:
+            self.ema.step(self.unet.parameters())
+
+    def on_fit_start(self) -> None:
+        if self.ema is not None:
+            self.ema.to(self.device)
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        params = [p for p in self.parameters() if p.requires_grad]
+        return hydra.utils.instantiate(self.hparams["stage"]["optimizer"], params=params)
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        if self.ema is not None:
+            checkpoint["ema"] = self.ema.state_dict()
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        if self.ema is not None and "ema" in checkpoint:
+            self.ema.load_state_dict(checkpoint["ema"])
+
+    def use_ema_weights(self) -> None:
+        """Copy the EMA weights into the UNet (for generation after training)."""
+        if self.ema is not None:
+            self.ema.copy_to(self.unet.parameters())
+
+    # ------------------------------------------------------------------------------------------------- generation
+    @torch.no_grad()
+    def generate(
+        self,
+        sources: torch.Tensor,
+        instructions: list[str],
+        text_scale: float | torch.Tensor,
+        image_scale: float | torch.Tensor,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        """Edited images in [-1, 1] for sources (B, 3, H, W) in [-1, 1] and one instruction each."""
+        config = self.hparams["sampler"]
+        scheduler = build_inference_scheduler(config["scheduler"], self.noise_scheduler.config)
+        sampler = GuidedSampler(self.unet, scheduler, config["formula"], config["num_steps"])
+        latents = sampler(
+            self.codec.encode_source(sources),
+            self.encode_text(instructions),
+            self.encode_text([""]),
+            text_scale,
+            image_scale,
+            self.codec.latent_channels,
+            generator,
+        )
+        return self.codec.decode(latents)
+
+    def _generation_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
+        generator = torch.Generator(self.device).manual_seed(self.hparams["seed"] * 100003 + batch_idx)
+        text_scale = batch["text_scale"].to(self.dtype)[:, None, None, None]
+        image_scale = batch["image_scale"].to(self.dtype)[:, None, None, None]
+        return self.generate(batch["source"], batch["instruction"], text_scale, image_scale, generator)
+
+    def validation_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
+        """Generated images; :class:`idiff.evaluation.TaskEvaluation` decodes and scores them."""
+        return self._generation_step(batch, batch_idx)
+
+    def test_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
+        """Generated images; :class:`idiff.evaluation.TaskEvaluation` decodes and scores them."""
+        return self._generation_step(batch, batch_idx)
+
+    def predict_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
+        """Generated images for user inputs."""
+        return self._generation_step(batch, batch_idx)

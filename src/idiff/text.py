@@ -1,0 +1,111 @@
+"""Instruction encoding: the CLIP tokenizer and text encoder of Stable Diffusion 1.x.
+
+SD 1.x conditions on CLIP ViT-L/14 text features (PAPER.md "Model and training"). Offline, the tokenizer is
+rebuilt from the byte-pair vocabulary that ships inside the ``open_clip_torch`` wheel
+(``bpe_simple_vocab_16e6.txt.gz``, the file OpenAI's CLIP reads), following OpenAI's ``SimpleTokenizer``: the
+same 49,408 tokens in the same order, hence the same ids as ``openai/clip-vit-large-patch14``'s tokenizer.
+The embedded default uses a small randomly initialised :class:`~transformers.CLIPTextModel`; real weights come
+from a local diffusers folder (``text_encoder/`` and ``tokenizer/``).
+"""
+
+from __future__ import annotations
+
+import gzip
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import torch
+from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
+
+from idiff.errors import ConfigError
+
+__all__ = ["build_text_encoder", "build_tokenizer", "clip_bpe_vocabulary", "encode_instructions"]
+
+CLIP_CONTEXT_LENGTH = 77
+_BPE_MERGES = 49152 - 256 - 2  # merges OpenAI's SimpleTokenizer keeps
+
+
+def _bytes_to_unicode() -> dict[int, str]:
+    """GPT-2 / CLIP reversible byte -> printable unicode mapping."""
+    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    cs = bs[:]
+    n = 0
+    for b in range(256):
+        if b not in bs:
+            bs.append(b)
+            cs.append(256 + n)
+            n += 1
+    return dict(zip(bs, map(chr, cs), strict=True))
+
+
+@lru_cache(maxsize=1)
+def clip_bpe_vocabulary() -> tuple[dict[str, int], list[tuple[str, str]]]:
+    """The CLIP vocabulary (token -> id) and merges, rebuilt from the BPE file in ``open_clip_torch``."""
+    try:
+        source = resources.files("open_clip").joinpath("bpe_simple_vocab_16e6.txt.gz")
+        raw = gzip.decompress(source.read_bytes()).decode("utf-8")
+    except (ModuleNotFoundError, FileNotFoundError) as err:
+        raise ConfigError(
+            "the CLIP BPE vocabulary ships with open_clip_torch; install it (pip install open-clip-torch) "
+            "or point model.pretrained_path at a diffusers folder with a tokenizer/"
+        ) from err
+    merges = [tuple(line.split()) for line in raw.split("\n")[1 : _BPE_MERGES + 1]]
+    tokens = list(_bytes_to_unicode().values())
+    tokens = tokens + [t + "</w>" for t in tokens] + ["".join(m) for m in merges]
+    tokens += ["<|startoftext|>", "<|endoftext|>"]
+    return {tok: i for i, tok in enumerate(tokens)}, merges
+
+
+def build_tokenizer(pretrained_path: str | None = None) -> CLIPTokenizer:
+    """A CLIP tokenizer: from ``<pretrained_path>/tokenizer`` when given, else from the bundled BPE vocabulary."""
+    if pretrained_path:
+        folder = Path(pretrained_path) / "tokenizer"
+        if not folder.is_dir():
+            raise ConfigError(f"model.pretrained_path: {folder} is missing (expected a diffusers tokenizer/ folder)")
+        return CLIPTokenizer.from_pretrained(str(folder), local_files_only=True)
+    vocab, merges = clip_bpe_vocabulary()
+    tokenizer = CLIPTokenizer(vocab=dict(vocab), merges=list(merges))
+    tokenizer.model_max_length = CLIP_CONTEXT_LENGTH
+    return tokenizer
+
+
+def build_text_encoder(
+    pretrained_path: str | None = None,
+    hidden_size: int = 64,
+    num_hidden_layers: int = 2,
+    num_attention_heads: int = 4,
+    intermediate_size: int = 128,
+    seed: int = 0,
+) -> CLIPTextModel:
+    """A CLIP text encoder: ``<pretrained_path>/text_encoder`` when given, else a small random one."""
+    if pretrained_path:
+        folder = Path(pretrained_path) / "text_encoder"
+        if not folder.is_dir():
+            raise ConfigError(f"model.pretrained_path: {folder} is missing (expected a diffusers text_encoder/ folder)")
+        return CLIPTextModel.from_pretrained(str(folder), local_files_only=True)
+    vocab, _ = clip_bpe_vocabulary()
+    config = CLIPTextConfig(
+        vocab_size=len(vocab),
+        hidden_size=hidden_size,
+        intermediate_size=intermediate_size,
+        num_hidden_layers=num_hidden_layers,
+        num_attention_heads=num_attention_heads,
+        max_position_embeddings=CLIP_CONTEXT_LENGTH,
+        bos_token_id=vocab["<|startoftext|>"],
+        eos_token_id=vocab["<|endoftext|>"],
+        pad_token_id=vocab["<|endoftext|>"],
+    )
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        return CLIPTextModel(config)
+
+
+def encode_instructions(
+    tokenizer: CLIPTokenizer, text_encoder: CLIPTextModel, instructions: list[str], device: torch.device
+) -> torch.Tensor:
+    """Last hidden states of the text encoder for each instruction, padded to the CLIP context (as SD does)."""
+    ids = tokenizer(
+        instructions, padding="max_length", max_length=tokenizer.model_max_length, truncation=True, return_tensors="pt"
+    ).input_ids.to(device)
+    return text_encoder(ids)[0]

@@ -1,0 +1,70 @@
+"""Every option of every config group composes; bad keys and values are refused with the key named."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import hydra.utils
+import pytest
+from omegaconf import OmegaConf
+
+from idiff.cli import compose_config, main
+from idiff.tasks.factory import task_config
+
+GROUPS = ("stage", "model", "data", "trainer", "strategy", "sampler", "experiment")
+
+
+def group_options() -> list[tuple[str, str]]:
+    conf = resources.files("idiff.conf")
+    return [(g, p.name[:-5]) for g in GROUPS for p in conf.joinpath(g).iterdir() if p.name.endswith(".yaml")]
+
+
+@pytest.mark.parametrize(("group", "option"), group_options())
+def test_every_config_option_composes(group, option):
+    overrides = [f"{group}={option}"]
+    if option == "sd15" or option == "paper":
+        overrides.append("model.pretrained_path=/models/sd15")
+    cfg = compose_config("fit", overrides)
+    OmegaConf.to_container(cfg, resolve=True)
+    assert cfg.task_name == "keypoints"
+
+
+@pytest.mark.parametrize("strategy", ["auto", "ddp"])
+def test_trainer_and_strategy_instantiate_on_cpu(strategy):
+    cfg = compose_config("fit", [f"strategy={strategy}", "trainer.accelerator=cpu"])
+    trainer = hydra.utils.instantiate(cfg.trainer, _convert_="all")
+    assert trainer.max_steps == cfg.trainer.max_steps
+
+
+def test_task_option_override_reaches_the_plugin_config():
+    cfg = compose_config("test", ["task=keypoints", "task.max_test_requests=3", "task.guidance.text=2.0"])
+    assert cfg.task.max_test_requests == 3
+    from idiff_keypoints.task import KeypointsTask
+
+    config = task_config("keypoints", KeypointsTask.Config, cfg.task)
+    assert config.guidance.text == 2.0
+
+
+def test_bad_task_value_names_the_key():
+    from idiff_keypoints.task import KeypointsTask
+
+    with pytest.raises(Exception, match="max_test_requests"):
+        task_config("keypoints", KeypointsTask.Config, {"max_test_requests": "many"})
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["fit", "trainer.no_such_key=1"], "no_such_key"),
+        (["test", "task=no_such_task"], "unknown task 'no_such_task'; installed tasks:"),
+        (["test", "task.max_test_requests=many"], "max_test_requests"),
+        (["frobnicate"], "unknown verb 'frobnicate'"),
+    ],
+)
+def test_cli_reports_bad_input_in_one_line(argv, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
