@@ -46,14 +46,14 @@ def resolve_checkpoint(ckpt: str | None, runs_dir: str | Path) -> Path:
                     f"ckpt=latest: no fit run with checkpoints/last.ckpt under {Path(runs_dir) / 'fit'}; "
                     "run `idiff fit` first, or pass ckpt=reference or ckpt=<path>"
                 )
-            return found
+            return found.resolve()
         case "reference":
             return reference_checkpoint()
         case _:
             path = Path(ckpt)
             if not path.is_file():
                 raise ConfigError(f"ckpt={ckpt}: no such file (allowed: latest, reference, or a checkpoint path)")
-            return path
+            return path.resolve()
 
 
 def export_weights(module: DiffusionModule, path: str | Path, use_ema: bool = True, half: bool = True) -> Path:

@@ -65,7 +65,7 @@ def prepare_overrides(verb: str, overrides: list[str], registry: TaskRegistry | 
     extra = [f"command={verb}"]
     if len(names) == 1:
         extra.append(f"task_name={names[0]}")
-    return [*overrides, *extra]
+    return [*extra, *overrides]
 
 
 def compose_config(verb: str, overrides: list[str] | None = None, registry: TaskRegistry | None = None) -> DictConfig:

@@ -17,7 +17,7 @@ import lightning as L
 import torch
 import torch.nn.functional as F
 from diffusers import DDPMScheduler
-from diffusers.training_utils import EMAModel
+from diffusers.training_utils import EMAModel, compute_snr
 
 from idiff.codecs import build_codec
 from idiff.diffusion.conditioning import ConditioningDropout
@@ -25,7 +25,20 @@ from idiff.diffusion.sampler import GuidedSampler, build_inference_scheduler
 from idiff.diffusion.unet import build_unet
 from idiff.text import build_text_encoder, build_tokenizer, encode_instructions
 
-__all__ = ["DiffusionModule"]
+__all__ = ["DiffusionModule", "min_snr_weights"]
+
+
+def min_snr_weights(scheduler: DDPMScheduler, timesteps: torch.Tensor, gamma: float) -> torch.Tensor:
+    """Min-SNR-gamma loss weights (Hang et al., ICCV 2023), as in diffusers' training examples.
+
+    The per-timestep weight is min(SNR, gamma) expressed for the model's objective: divided by SNR for
+    epsilon-prediction and by SNR + 1 for v-prediction.
+    """
+    snr = compute_snr(scheduler, timesteps)
+    weights = torch.clamp(snr, max=gamma)
+    if scheduler.config.prediction_type == "v_prediction":
+        return weights / (snr + 1)
+    return weights / snr
 
 
 class DiffusionModule(L.LightningModule):
@@ -96,7 +109,11 @@ class DiffusionModule(L.LightningModule):
                 objective = self.noise_scheduler.get_velocity(target_latents, noise, timesteps)
             case other:
                 raise ValueError(f"model.noise_schedule.prediction_type: {other!r}; allowed: epsilon, v_prediction")
-        return F.mse_loss(prediction.float(), objective.float())
+        loss = F.mse_loss(prediction.float(), objective.float(), reduction="none").mean(dim=(1, 2, 3))
+        snr_gamma = self.hparams["stage"].get("snr_gamma")
+        if snr_gamma:
+            loss = loss * min_snr_weights(self.noise_scheduler, timesteps, snr_gamma)
+        return loss.mean()
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
         loss = self.diffusion_loss(batch["source"], batch["target"], batch["instruction"])

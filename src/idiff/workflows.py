@@ -67,7 +67,7 @@ def fit(cfg: DictConfig, run_dir: Path) -> Path:
         dirpath=run_dir / "checkpoints", save_last=True, save_top_k=0,
         every_n_train_steps=cfg.checkpoint.every_n_train_steps,
     )
-    trainer = _trainer(cfg, run_dir, callbacks=[checkpoints], logger=CSVLogger(str(run_dir), name="", version=""))
+    trainer = _trainer(cfg, run_dir, callbacks=[checkpoints], logger=CSVLogger(str(run_dir), name="logs", version=""))
     ckpt_path = cfg.resume
     if ckpt_path == "auto":
         latest = find_latest_checkpoint(cfg.paths.runs_dir)

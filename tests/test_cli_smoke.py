@@ -1,0 +1,44 @@
+"""End to end through the CLI entry: `idiff fit` for a few steps, then `idiff test task=keypoints` on its checkpoint."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from idiff.cli import main
+from idiff.testing.pytest_plugin import TINY_OVERRIDES
+
+
+@pytest.fixture
+def tiny_argv(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    return [*TINY_OVERRIDES, "task.synthetic_train_images=8", "task.synthetic_val_images=2"]
+
+
+@pytest.mark.parametrize("prediction", ["epsilon", "v_prediction"])
+def test_fit_then_test_writes_checkpoint_metrics_and_grid(tiny_argv, tmp_path, prediction, capsys):
+    main(["fit", *tiny_argv, f"model.noise_schedule.prediction_type={prediction}", "stage.snr_gamma=5.0"])
+    checkpoints = list(tmp_path.glob("runs/fit/*/checkpoints/last.ckpt"))
+    assert len(checkpoints) == 1
+    assert (checkpoints[0].parent.parent / "config.yaml").is_file()
+
+    main(["test", "task=keypoints", *tiny_argv])
+    out = capsys.readouterr().out
+    assert "AP" in out
+    test_dirs = list(tmp_path.glob("runs/test/*"))
+    assert len(test_dirs) == 1
+    report = json.loads((test_dirs[0] / "metrics.json").read_text())
+    assert report["task"] == "keypoints"
+    assert report["checkpoint"] == str(checkpoints[0].resolve())
+    assert 0.0 <= report["metrics"]["AP"] <= 1.0
+    assert (test_dirs[0] / "grid.png").is_file()
+    results = json.loads((test_dirs[0] / "keypoints_results.json").read_text())
+    assert all(len(r["keypoints"]) == 17 * 3 for r in results)
+
+
+def test_test_without_a_fit_run_says_what_to_do(tiny_argv, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["test", "task=keypoints", *tiny_argv])
+    assert exit_info.value.code == 2
+    assert "run `idiff fit` first" in capsys.readouterr().err
