@@ -1,0 +1,98 @@
+"""LightningDataModules: the training mixture, and the requests of one task for validate / test / predict."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import lightning as L
+import torch
+from lightning.pytorch.utilities import rank_zero_info
+from torch.utils.data import DataLoader, Dataset
+
+from idiff.data.mixture import TaskMixture, collate_samples, images_to_tensor
+from idiff.tasks.api import EditRequest, Task
+
+__all__ = ["MixtureDataModule", "RequestDataModule", "RequestDataset"]
+
+
+class MixtureDataModule(L.LightningDataModule):
+    """Training data: every task of the mixture encodes its labels; the mixture weights them."""
+
+    def __init__(
+        self, tasks: Mapping[str, Task], weights: Mapping[str, float], batch_size: int, num_workers: int = 0,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        self.tasks = dict(tasks)
+        self.weights = dict(weights)
+        self.batch_size = batch_size
+        self.num_workers = num_workers
+        self.seed = seed
+        self.mixture: TaskMixture | None = None
+
+    def prepare_data(self) -> None:
+        for task in self.tasks.values():
+            task.prepare_data()
+
+    def setup(self, stage: str) -> None:
+        if self.mixture is None:
+            datasets = {name: task.train_dataset() for name, task in self.tasks.items()}
+            self.mixture = TaskMixture(datasets, self.weights)
+            rank_zero_info("Training mixture:\n" + self.mixture.describe())
+
+    def train_dataloader(self) -> DataLoader:
+        assert self.mixture is not None
+        return DataLoader(
+            self.mixture,
+            batch_size=self.batch_size,
+            sampler=self.mixture.sampler(self.seed),
+            num_workers=self.num_workers,
+            collate_fn=collate_samples,
+            persistent_workers=self.num_workers > 0,
+            drop_last=True,
+        )
+
+
+class RequestDataset(Dataset):
+    """A task's requests as tensors, with the task's guidance scales."""
+
+    def __init__(self, requests: list[EditRequest], text_scale: float, image_scale: float) -> None:
+        self.requests = requests
+        self.text_scale = text_scale
+        self.image_scale = image_scale
+
+    def __len__(self) -> int:
+        return len(self.requests)
+
+    def __getitem__(self, index: int) -> tuple[int, EditRequest]:
+        return index, self.requests[index]
+
+    def collate(self, items: list[tuple[int, EditRequest]]) -> dict[str, object]:
+        return {
+            "index": torch.tensor([i for i, _ in items]),
+            "source": images_to_tensor([r.source for _, r in items]),
+            "instruction": [r.instruction for _, r in items],
+            "text_scale": torch.full((len(items),), self.text_scale),
+            "image_scale": torch.full((len(items),), self.image_scale),
+        }
+
+
+class RequestDataModule(L.LightningDataModule):
+    """Requests of one task, served to validate, test and predict."""
+
+    def __init__(self, requests: list[EditRequest], text_scale: float, image_scale: float, batch_size: int) -> None:
+        super().__init__()
+        self.dataset = RequestDataset(requests, text_scale, image_scale)
+        self.batch_size = batch_size
+
+    def _loader(self) -> DataLoader:
+        return DataLoader(self.dataset, batch_size=self.batch_size, shuffle=False, collate_fn=self.dataset.collate)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader()
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader()
+
+    def predict_dataloader(self) -> DataLoader:
+        return self._loader()
