@@ -22,7 +22,9 @@ def test_installed_keypoints_plugin_is_discovered_with_its_distribution():
 
 
 def test_broken_plugin_is_listed_with_its_error_and_others_still_load():
-    registry = TaskRegistry([ep("broken", "idiff_no_such_module:Task"), ep("good", "idiff_keypoints.task:KeypointsTask")])
+    registry = TaskRegistry(
+        [ep("broken", "idiff_no_such_module:Task"), ep("good", "idiff_keypoints.task:KeypointsTask")]
+    )
     infos = {info.name: info for info in registry.describe()}
     assert "ModuleNotFoundError" in infos["broken"].error
     assert infos["good"].error is None

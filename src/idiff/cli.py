@@ -34,7 +34,7 @@ verbs:
 examples:
   idiff fit
   idiff test task=keypoints
-  idiff fit stage=task_specific model=sd15 model.pretrained_path=/models/sd15 strategy=ddp trainer.devices=8
+  idiff fit experiment=paper model.pretrained_path=/models/sd15 strategy=ddp trainer.devices=8
   idiff test task=keypoints ckpt=reference sampler.num_steps=50
 Overrides are Hydra syntax; add --cfg job to print the composed config, -m to sweep."""
 
@@ -129,6 +129,13 @@ def _validate_overrides(verb: str, overrides: list[str]) -> None:
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0].startswith("command="):
+        # Re-launched by Lightning's DDP launcher with the already prepared overrides: register and run.
+        task_name = next((a.split("=", 1)[1] for a in argv if a.startswith("task_name=")), default_task())
+        ConfigStore.instance().store(group="task", name=task_name, node=TaskRegistry().load(task_name).Config)
+        sys.argv = [sys.argv[0], *argv]
+        _hydra_main()
+        return
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(USAGE)
         return

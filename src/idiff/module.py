@@ -121,8 +121,8 @@ class DiffusionModule(L.LightningModule):
         return loss
 
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
-        if self.ema is not None:
-            self.ema.step(self.unet.parameters())
+        if self.ema is not None and (batch_idx + 1) % self.trainer.accumulate_grad_batches == 0:
+            self.ema.step(self.unet.parameters())  # once per optimizer step
 
     def on_fit_start(self) -> None:
         if self.ema is not None:

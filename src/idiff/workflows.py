@@ -44,11 +44,11 @@ def _check_resolution(cfg: DictConfig, module: DiffusionModule) -> None:
 
 
 def mixture_tasks(cfg: DictConfig) -> dict[str, Task]:
-    """The tasks of ``data.mixture``, each with its config (the selected ``task`` node, or ``data.tasks.<name>``)."""
+    """The tasks of ``data.mixture``, each configured by ``data.tasks.<name>`` and, for the selected task, ``task``."""
     selected = cfg.get("task_name")
     tasks = {}
     for name in cfg.data.mixture:
-        overrides = cfg.task if name == selected else cfg.data.tasks.get(name, {})
+        overrides = OmegaConf.merge(cfg.data.tasks.get(name, {}), cfg.task if name == selected else {})
         tasks[name] = build_task(name, overrides, cfg)
     return tasks
 

@@ -44,11 +44,11 @@ class ConditioningDropout:
             case "instruct_pix2pix":
                 return cls(0.05, 0.05, 0.05)
             case _:
-                raise ValueError(f"stage.dropout.preset: unknown {name!r}; allowed: instruct_diffusion, instruct_pix2pix")
+                raise ValueError(f"dropout preset {name!r} is unknown; allowed: instruct_diffusion, instruct_pix2pix")
 
-    def sample(self, batch_size: int, device: torch.device, generator: torch.Generator | None = None) -> tuple[
-        torch.Tensor, torch.Tensor
-    ]:
+    def sample(
+        self, batch_size: int, device: torch.device, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Boolean masks ``(drop_text, drop_image)`` of shape (batch_size,)."""
         u = torch.rand(batch_size, device=device, generator=generator)
         drop_text = u < self.text_only + self.both

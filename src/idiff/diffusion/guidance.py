@@ -37,7 +37,11 @@ def guidance_conditions(formula: GuidanceFormula) -> tuple[tuple[bool, bool], ..
 
 
 def combine_guidance(
-    full: torch.Tensor, image_only: torch.Tensor, third: torch.Tensor, text_scale: float | torch.Tensor, image_scale: float | torch.Tensor,
+    full: torch.Tensor,
+    image_only: torch.Tensor,
+    third: torch.Tensor,
+    text_scale: float | torch.Tensor,
+    image_scale: float | torch.Tensor,
     formula: GuidanceFormula,
 ) -> torch.Tensor:
     """Combine the three predictions ``e(z,cI,cT)``, ``e(z,cI,0)`` and the formula's third into one."""

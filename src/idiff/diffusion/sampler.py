@@ -8,7 +8,13 @@ same image; tests/test_sampler.py checks this against the pipeline itself.
 from __future__ import annotations
 
 import torch
-from diffusers import EulerAncestralDiscreteScheduler, UNet2DConditionModel
+from diffusers import (
+    DDIMScheduler,
+    DPMSolverMultistepScheduler,
+    EulerAncestralDiscreteScheduler,
+    EulerDiscreteScheduler,
+    UNet2DConditionModel,
+)
 from diffusers.schedulers.scheduling_utils import SchedulerMixin
 from diffusers.utils.torch_utils import randn_tensor
 
@@ -16,7 +22,12 @@ from idiff.diffusion.guidance import GuidanceFormula, combine_guidance, guidance
 
 __all__ = ["GuidedSampler", "build_inference_scheduler"]
 
-SCHEDULERS: dict[str, type[SchedulerMixin]] = {"euler_ancestral": EulerAncestralDiscreteScheduler}
+SCHEDULERS: dict[str, type[SchedulerMixin]] = {
+    "euler_ancestral": EulerAncestralDiscreteScheduler,
+    "euler": EulerDiscreteScheduler,
+    "ddim": DDIMScheduler,
+    "dpm_solver": DPMSolverMultistepScheduler,
+}
 
 
 def build_inference_scheduler(name: str, train_scheduler_config: dict) -> SchedulerMixin:

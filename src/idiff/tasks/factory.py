@@ -22,7 +22,9 @@ def task_config(name: str, schema: type[TaskConfig], overrides: Any) -> TaskConf
         return OmegaConf.to_object(merged)  # type: ignore[return-value]
     except OmegaConfBaseException as err:
         key = f"task.{err.full_key}" if getattr(err, "full_key", None) else "task"
-        raise ConfigError(f"{key} (task {name!r}): {err.msg}") from err
+        raise ConfigError(f"{key} (task {name!r}): {err.msg}".splitlines()[0]) from err
+    except (TypeError, ValueError) as err:  # the plugin's own __post_init__ validation
+        raise ConfigError(f"task {name!r}: {err}".splitlines()[0]) from err
 
 
 def build_task(

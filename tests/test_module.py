@@ -1,0 +1,82 @@
+"""The LightningModule: loss goes down on a fixed batch, conditioning dropout rates, conv_in widening, EMA."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from diffusers import UNet2DConditionModel
+from omegaconf import OmegaConf
+
+from idiff.diffusion.conditioning import ConditioningDropout
+from idiff.diffusion.unet import widen_conv_in
+from idiff.module import DiffusionModule
+
+
+def tiny_module(idiff_config, *overrides: str) -> DiffusionModule:
+    cfg = idiff_config("fit", *overrides)
+    plain = {k: OmegaConf.to_container(cfg[k], resolve=True) for k in ("model", "stage", "sampler")}
+    return DiffusionModule(**plain, seed=0)
+
+
+@pytest.mark.parametrize("prediction", ["epsilon", "v_prediction"])
+def test_a_few_optimisation_steps_reduce_the_loss_on_a_fixed_batch(idiff_config, prediction):
+    module = tiny_module(idiff_config, f"model.noise_schedule.prediction_type={prediction}")
+    module.dropout = ConditioningDropout(0.0, 0.0, 0.0)
+    optimizer = torch.optim.AdamW([p for p in module.parameters() if p.requires_grad], lr=2e-3)
+    generator = torch.Generator().manual_seed(0)
+    source = torch.rand(4, 3, 32, 32, generator=generator) * 2 - 1
+    target = source.clone()
+    target[:, 0, 10:16, 10:16] = 1.0  # a red-ish patch: "the edit"
+    instructions = ["Mark the square in red"] * 4
+
+    def loss_at_fixed_noise() -> float:
+        torch.manual_seed(123)
+        with torch.no_grad():
+            return float(module.diffusion_loss(source, target, instructions))
+
+    before = loss_at_fixed_noise()
+    for step in range(30):
+        torch.manual_seed(step)
+        loss = module.diffusion_loss(source, target, instructions)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    assert loss_at_fixed_noise() < 0.7 * before
+
+
+@pytest.mark.parametrize(
+    ("dropout", "text", "image", "both"),
+    [(ConditioningDropout(0.075, 0.075, 0.0), 0.075, 0.075, 0.0), (ConditioningDropout.preset("instruct_pix2pix"),
+                                                                    0.05, 0.05, 0.05)],
+)
+def test_conditioning_dropout_rates(dropout, text, image, both):
+    drop_text, drop_image = dropout.sample(200_000, torch.device("cpu"), torch.Generator().manual_seed(0))
+    assert float((drop_text & ~drop_image).float().mean()) == pytest.approx(text, abs=0.003)
+    assert float((drop_image & ~drop_text).float().mean()) == pytest.approx(image, abs=0.003)
+    assert float((drop_text & drop_image).float().mean()) == pytest.approx(both, abs=0.003)
+
+
+def test_widened_conv_in_keeps_the_text_to_image_output_when_new_channels_are_zero():
+    torch.manual_seed(0)
+    unet = UNet2DConditionModel(
+        block_out_channels=(32, 64), layers_per_block=1, sample_size=8, in_channels=4, out_channels=4,
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"), up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        cross_attention_dim=16, attention_head_dim=8, norm_num_groups=32,
+    ).eval()
+    z, text = torch.randn(2, 4, 8, 8), torch.randn(2, 5, 16)
+    with torch.no_grad():
+        before = unet(z, 10, encoder_hidden_states=text).sample
+        widen_conv_in(unet, 8)
+        after = unet(torch.cat([z, torch.zeros_like(z)], 1), 10, encoder_hidden_states=text).sample
+    assert unet.config.in_channels == 8
+    torch.testing.assert_close(after, before)
+
+
+def test_ema_tracks_the_unet_only_and_lands_in_the_checkpoint(idiff_config):
+    module = tiny_module(idiff_config)
+    assert module.ema is not None
+    unet_params = sum(p.numel() for p in module.unet.parameters())
+    assert sum(p.numel() for p in module.ema.shadow_params) == unet_params
+    checkpoint: dict = {}
+    module.on_save_checkpoint(checkpoint)
+    assert "ema" in checkpoint
