@@ -16,7 +16,7 @@ def tiny_argv(tmp_path, monkeypatch):
     return [*TINY_OVERRIDES, "task.synthetic_train_images=8", "task.synthetic_val_images=2"]
 
 
-@pytest.mark.parametrize("prediction", ["epsilon", "v_prediction"])
+@pytest.mark.parametrize("prediction", ["epsilon", pytest.param("sample", marks=pytest.mark.slow)])
 def test_fit_then_test_writes_checkpoint_metrics_and_grid(tiny_argv, tmp_path, prediction, capsys):
     main(["fit", *tiny_argv, f"model.noise_schedule.prediction_type={prediction}", "stage.snr_gamma=5.0"])
     checkpoints = list(tmp_path.glob("runs/fit/*/checkpoints/last.ckpt"))

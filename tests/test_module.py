@@ -18,7 +18,7 @@ def tiny_module(idiff_config, *overrides: str) -> DiffusionModule:
     return DiffusionModule(**plain, seed=0)
 
 
-@pytest.mark.parametrize("prediction", ["epsilon", "v_prediction"])
+@pytest.mark.parametrize("prediction", ["epsilon", "v_prediction", "sample"])
 def test_a_few_optimisation_steps_reduce_the_loss_on_a_fixed_batch(idiff_config, prediction):
     module = tiny_module(idiff_config, f"model.noise_schedule.prediction_type={prediction}")
     module.dropout = ConditioningDropout(0.0, 0.0, 0.0)

@@ -65,3 +65,27 @@ def test_sampler_reproduces_diffusers_instruct_pix2pix_pipeline(tiny_components,
         latents = sampler(codec.encode_source(image), text, null, 7.5, 1.5, 4, torch.Generator().manual_seed(42))
         ours = (codec.decode(latents) / 2 + 0.5).clamp(0, 1)
     torch.testing.assert_close(ours, expected, atol=1e-5, rtol=1e-4)
+
+
+class OracleX0UNet(torch.nn.Module):
+    """Predicts the same clean sample x0 whatever it is given (an x0-prediction model that is always right)."""
+
+    def __init__(self, x0: torch.Tensor) -> None:
+        super().__init__()
+        self.x0 = x0
+
+    def forward(self, sample, timestep, encoder_hidden_states=None, return_dict=True):
+        return (self.x0.expand(sample.shape[0], -1, -1, -1),)
+
+
+@pytest.mark.parametrize("name", ["euler_ancestral", "euler", "ddim"])
+def test_sample_prediction_models_reach_their_x0_under_every_scheduler(name):
+    from idiff.diffusion.sampler import build_inference_scheduler
+
+    config = {"num_train_timesteps": 1000, "beta_start": 0.00085, "beta_end": 0.012,
+              "beta_schedule": "scaled_linear", "prediction_type": "sample"}
+    x0 = torch.linspace(-1, 1, 4 * 8 * 8).reshape(1, 4, 8, 8)
+    sampler = GuidedSampler(OracleX0UNet(x0), build_inference_scheduler(name, config), "instruct_diffusion", 10)
+    source, text = torch.zeros(2, 4, 8, 8), torch.zeros(2, 3, 8)
+    out = sampler(source, text, text[:1], 5.0, 1.5, 4, torch.Generator().manual_seed(0))
+    torch.testing.assert_close(out, x0.expand(2, -1, -1, -1), atol=1e-3, rtol=0)

@@ -6,6 +6,8 @@ instruction) requests when generating; what the images mean is the task plugin's
 
 Training (PAPER.md "Model and training"): noise the target latent with the DDPM schedule, concatenate the source
 latent, predict the noise (or v), drop conditions for classifier-free guidance, keep an EMA of the UNet only.
+``model.residual`` (off for SD, on for the tiny embedded default) diffuses the *edit* ``target - source`` instead
+of the target, so a small model need not regenerate every pixel of the source (docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -31,14 +33,18 @@ __all__ = ["DiffusionModule", "min_snr_weights"]
 def min_snr_weights(scheduler: DDPMScheduler, timesteps: torch.Tensor, gamma: float) -> torch.Tensor:
     """Min-SNR-gamma loss weights (Hang et al., ICCV 2023), as in diffusers' training examples.
 
-    The per-timestep weight is min(SNR, gamma) expressed for the model's objective: divided by SNR for
-    epsilon-prediction and by SNR + 1 for v-prediction.
+    The per-timestep weight is min(SNR, gamma) on the x0 error, expressed for the model's objective: divided by
+    SNR for epsilon-prediction, by SNR + 1 for v-prediction, unchanged for sample (x0) prediction.
     """
     snr = compute_snr(scheduler, timesteps)
     weights = torch.clamp(snr, max=gamma)
-    if scheduler.config.prediction_type == "v_prediction":
-        return weights / (snr + 1)
-    return weights / snr
+    match scheduler.config.prediction_type:
+        case "v_prediction":
+            return weights / (snr + 1)
+        case "sample":
+            return weights
+        case _:
+            return weights / snr
 
 
 class DiffusionModule(L.LightningModule):
@@ -72,9 +78,14 @@ class DiffusionModule(L.LightningModule):
         self.noise_scheduler = DDPMScheduler(**model["noise_schedule"])
         self.dropout = ConditioningDropout(**stage["dropout"])
         self.ema = EMAModel(self.unet.parameters(), decay=stage["ema_decay"]) if stage.get("ema_decay") else None
+        self.residual = bool(model.get("residual", False))
         self._null_text: torch.Tensor | None = None
 
     # ----------------------------------------------------------------------------------------------- conditioning
+    def source_reference(self, source: torch.Tensor) -> torch.Tensor:
+        """The source in target-latent units; with ``model.residual`` the diffusion generates target - this."""
+        return self.codec.encode_source(source) * self.codec.scaling_factor
+
     def encode_text(self, instructions: list[str]) -> torch.Tensor:
         """Instruction embeddings (B, 77, D)."""
         return encode_instructions(self.tokenizer, self.text_encoder, instructions, self.device)
@@ -93,6 +104,8 @@ class DiffusionModule(L.LightningModule):
         batch = source.shape[0]
         target_latents = self.codec.encode_target(target)
         source_latents = self.codec.encode_source(source)
+        if self.residual:
+            target_latents = target_latents - source_latents * self.codec.scaling_factor
         text = self.encode_text(instructions)
         drop_text, drop_image = self.dropout.sample(batch, self.device)
         text = torch.where(drop_text[:, None, None], self.null_text().to(text.dtype), text)
@@ -107,8 +120,12 @@ class DiffusionModule(L.LightningModule):
                 objective = noise
             case "v_prediction":
                 objective = self.noise_scheduler.get_velocity(target_latents, noise, timesteps)
+            case "sample":
+                objective = target_latents
             case other:
-                raise ValueError(f"model.noise_schedule.prediction_type: {other!r}; allowed: epsilon, v_prediction")
+                raise ValueError(
+                    f"model.noise_schedule.prediction_type: {other!r}; allowed: epsilon, v_prediction, sample"
+                )
         loss = F.mse_loss(prediction.float(), objective.float(), reduction="none").mean(dim=(1, 2, 3))
         snr_gamma = self.hparams["stage"].get("snr_gamma")
         if snr_gamma:
@@ -159,8 +176,9 @@ class DiffusionModule(L.LightningModule):
         config = self.hparams["sampler"]
         scheduler = build_inference_scheduler(config["scheduler"], self.noise_scheduler.config)
         sampler = GuidedSampler(self.unet, scheduler, config["formula"], config["num_steps"])
+        source_latents = self.codec.encode_source(sources)
         latents = sampler(
-            self.codec.encode_source(sources),
+            source_latents,
             self.encode_text(instructions),
             self.encode_text([""]),
             text_scale,
@@ -168,6 +186,8 @@ class DiffusionModule(L.LightningModule):
             self.codec.latent_channels,
             generator,
         )
+        if self.residual:
+            latents = latents + source_latents * self.codec.scaling_factor
         return self.codec.decode(latents)
 
     def _generation_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:

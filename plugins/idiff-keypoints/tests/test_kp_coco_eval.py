@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from idiff_keypoints.coco import CocoKeypointsError, load_coco_keypoints
-from idiff_keypoints.evaluation import evaluate_keypoints, person_result, person_score, write_json_atomic
+from idiff_keypoints.evaluation import evaluate_keypoints, person_result, person_score
 from idiff_keypoints.layouts import COCO_SIGMAS
 
 
@@ -76,11 +76,9 @@ def test_no_results_is_zero(synthetic_root: Path, tmp_path: Path) -> None:
     assert m["AP"] == 0.0 and json.loads((tmp_path / "keypoints_results.json").read_text()) == []
 
 
-def test_person_score_and_atomic_write(tmp_path: Path) -> None:
+def test_person_score() -> None:
     assert person_score(np.array([0.9, 0.7, 0.0, 0.1])) == pytest.approx(0.8)
     assert person_score(np.zeros(3)) == 0.0
-    p = write_json_atomic(tmp_path / "x" / "a.json", {"a": 1})
-    assert json.loads(p.read_text()) == {"a": 1} and len(list(p.parent.iterdir())) == 1
 
 
 def test_reader_skips_crowd_and_unlabelled(synthetic_root: Path, tmp_path: Path) -> None:

@@ -31,10 +31,18 @@ SCHEDULERS: dict[str, type[SchedulerMixin]] = {
 
 
 def build_inference_scheduler(name: str, train_scheduler_config: dict) -> SchedulerMixin:
-    """An inference scheduler sharing the training scheduler's noise schedule."""
+    """An inference scheduler sharing the training scheduler's noise schedule.
+
+    Euler schedulers do not take sample (x0) predictions; for them the scheduler is set to epsilon and
+    :class:`GuidedSampler` converts the model's x0 into epsilon (``eps = (x - x0) / sigma``).
+    """
     if name not in SCHEDULERS:
         raise ValueError(f"sampler.scheduler: unknown scheduler {name!r}; allowed: {', '.join(SCHEDULERS)}")
-    return SCHEDULERS[name].from_config(train_scheduler_config)
+    scheduler = SCHEDULERS[name].from_config(train_scheduler_config)
+    if scheduler.config.prediction_type == "sample" and hasattr(scheduler, "sigmas"):
+        scheduler = SCHEDULERS[name].from_config(train_scheduler_config, prediction_type="epsilon")
+        scheduler.register_to_config(model_prediction_type="sample")
+    return scheduler
 
 
 class GuidedSampler:
@@ -83,6 +91,9 @@ class GuidedSampler:
             model_input = self.scheduler.scale_model_input(torch.cat([latents] * 3), t)
             model_input = torch.cat([model_input, image_cond], dim=1)
             prediction = self.unet(model_input, t, encoder_hidden_states=text_cond, return_dict=False)[0]
+            if self.scheduler.config.get("model_prediction_type") == "sample":
+                sigma = self.scheduler.sigmas[self.scheduler.step_index]
+                prediction = (torch.cat([latents] * 3) - prediction) / sigma
             full, image_only, third = prediction.chunk(3)
             noise_pred = combine_guidance(full, image_only, third, text_scale, image_scale, self.formula)
             latents = self.scheduler.step(noise_pred, t, latents, generator=generator, return_dict=False)[0]

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
-import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from idiff.files import atomic_write_json
 from pycocotools.coco import COCO
 from pycocotools.cocoeval import COCOeval
 
@@ -28,7 +26,6 @@ __all__ = [
     "evaluate_keypoints",
     "person_result",
     "person_score",
-    "write_json_atomic",
 ]
 
 #: Keypoints scoring above this count toward the person score (mmpose ``in_vis_thre``).
@@ -56,22 +53,6 @@ def person_result(image_id: int, category_id: int, keypoints: np.ndarray, score:
     }
 
 
-def write_json_atomic(path: Path | str, obj: Any) -> Path:
-    """Write JSON to ``path`` atomically (temporary file in the same folder, then ``os.replace``)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(obj, f)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    return path
-
-
 def evaluate_keypoints(
     gt_json_path: Path | str,
     results: Sequence[dict[str, Any]],
@@ -94,7 +75,7 @@ def evaluate_keypoints(
         ``{"AP", "AP50", "AP75", "AP_M", "AP_L", "AR"}`` as floats in [0, 1]; a metric COCOeval leaves
         undefined (-1: no ground truth in that area range) and every metric with no results are 0.0.
     """
-    write_json_atomic(Path(out_dir) / results_name, list(results))
+    atomic_write_json(Path(out_dir) / results_name, list(results))
     zero = dict.fromkeys(METRIC_NAMES, 0.0)
     if not results:
         return zero

@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from idiff.files import atomic_write_json
 from PIL import Image, ImageDraw
 
 from idiff_keypoints.coco import DEFAULT_ANNOTATION_PATTERN, annotation_path
-from idiff_keypoints.evaluation import write_json_atomic
 from idiff_keypoints.layouts import coco_person_layout
 
 __all__ = ["render_figure", "sample_pose", "synthetic_background", "write_synthetic_coco"]
@@ -217,6 +217,6 @@ def write_synthetic_coco(
         "categories": [layout.to_category(1, "person")],
     }
     path = annotation_path(root, split, pattern)
-    write_json_atomic(path, data)
+    atomic_write_json(path, data)
     json.loads(path.read_text())  # fail loudly here if the file is not readable back
     return path
