@@ -32,6 +32,7 @@ def test_fit_then_test_writes_checkpoint_metrics_and_grid(tiny_argv, tmp_path, p
     assert report["task"] == "keypoints"
     assert report["checkpoint"] == str(checkpoints[0].resolve())
     assert 0.0 <= report["metrics"]["AP"] <= 1.0
+    assert report["metrics"]["identity/AP"] <= 0.05  # an unchanged image carries no keypoints
     assert (test_dirs[0] / "grid.png").is_file()
     results = json.loads((test_dirs[0] / "keypoints_results.json").read_text())
     assert all(len(r["keypoints"]) == 17 * 3 for r in results)

@@ -99,3 +99,21 @@ def load_module(path: str | Path) -> DiffusionModule:
     module.load_state_dict(checkpoint["state_dict"])
     module.on_load_checkpoint(checkpoint)
     return module
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m idiff.checkpoints export CKPT OUT.safetensors``: compact EMA weights for shipping."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m idiff.checkpoints")
+    sub = parser.add_subparsers(dest="command", required=True)
+    export = sub.add_parser("export", help="write a Lightning checkpoint's EMA weights as fp16 safetensors")
+    export.add_argument("checkpoint")
+    export.add_argument("output")
+    args = parser.parse_args(argv)
+    path = export_weights(load_module(resolve_checkpoint(args.checkpoint, ".")), args.output)
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB)")
+
+
+if __name__ == "__main__":
+    main()

@@ -43,12 +43,15 @@ class TaskEvaluation(Callback):
         out_dir: where metrics.json, grid.png and the task's own files go.
         grid_rows: how many requests the grid shows (source | target | generated | decoded).
         metadata: extra fields for metrics.json (checkpoint, task name, ...).
+        identity_baseline: also score the identity output (generated == source) as ``identity/<metric>``:
+            the floor any trained model must beat.
     """
 
     def __init__(
         self, task: Task, requests: list[EditRequest], out_dir: Path, grid_rows: int = 8,
-        metadata: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None, identity_baseline: bool = True,
     ) -> None:
+        self.identity_baseline = identity_baseline
         self.task = task
         self.requests = requests
         self.out_dir = Path(out_dir)
@@ -90,6 +93,10 @@ class TaskEvaluation(Callback):
         requests = [self.requests[i] for i in indices]
         self.metrics = {k: float(v) for k, v in self.task.evaluate(requests, [predictions[i] for i in indices],
                                                                    self.out_dir).items()}
+        if self.identity_baseline:
+            identity = [self.task.decode(r.source, r) for r in requests]
+            baseline = self.task.evaluate(requests, identity, self.out_dir / "identity")
+            self.metrics.update({f"identity/{k}": float(v) for k, v in baseline.items()})
         if trainer.is_global_zero:
             self.write_report(samples, predictions)
         pl_module.log_dict(self.metrics, sync_dist=False)

@@ -1,0 +1,66 @@
+"""Checkpoints: compact safetensors export round trip, weights-only loading, latest-run discovery."""
+
+from __future__ import annotations
+
+import os
+import pickle
+import time
+
+import pytest
+import torch
+from omegaconf import OmegaConf
+
+from idiff.checkpoints import export_weights, find_latest_checkpoint, load_module, resolve_checkpoint
+from idiff.errors import ConfigError
+from idiff.module import DiffusionModule
+
+
+@pytest.fixture
+def module(idiff_config) -> DiffusionModule:
+    cfg = idiff_config("fit")
+    plain = {k: OmegaConf.to_container(cfg[k], resolve=True) for k in ("model", "stage", "sampler")}
+    module = DiffusionModule(**plain, seed=0)
+    with torch.no_grad():  # make the EMA differ from the raw weights
+        for p in module.unet.parameters():
+            p.add_(0.01)
+    return module
+
+
+def test_export_then_load_gives_the_ema_unet_and_same_generation(module, tmp_path):
+    path = export_weights(module, tmp_path / "w.safetensors", half=False)
+    loaded = load_module(path)
+    module.use_ema_weights()
+    for (name, a), b in zip(module.unet.state_dict().items(), loaded.unet.state_dict().values(), strict=True):
+        torch.testing.assert_close(a, b, msg=name)
+    source = torch.rand(2, 3, 32, 32) * 2 - 1
+    args = (source, ["Circle the nose of the people with the color red, "] * 2, 6.0, 0.5)
+    module.eval(), loaded.eval()
+    torch.testing.assert_close(
+        module.generate(*args, generator=torch.Generator().manual_seed(0)),
+        loaded.generate(*args, generator=torch.Generator().manual_seed(0)),
+    )
+
+
+class Exploit:
+    def __reduce__(self):
+        return (os.system, ("echo pwned",))
+
+
+def test_a_checkpoint_that_would_execute_code_is_refused(tmp_path):
+    path = tmp_path / "evil.ckpt"
+    with open(path, "wb") as handle:
+        pickle.dump({"state_dict": {}, "hyper_parameters": Exploit()}, handle)
+    with pytest.raises(ConfigError, match="weights-only"):
+        load_module(path)
+
+
+def test_latest_checkpoint_is_the_newest_fit_run(tmp_path):
+    assert find_latest_checkpoint(tmp_path) is None
+    for i, name in enumerate(["2026-01-01_00-00-00", "2026-01-02_00-00-00"]):
+        ckpt = tmp_path / "fit" / name / "checkpoints" / "last.ckpt"
+        ckpt.parent.mkdir(parents=True)
+        ckpt.write_bytes(b"x")
+        os.utime(ckpt, (time.time() + i, time.time() + i))
+    assert find_latest_checkpoint(tmp_path).parts[-3] == "2026-01-02_00-00-00"
+    with pytest.raises(ConfigError, match="no such file"):
+        resolve_checkpoint(str(tmp_path / "missing.ckpt"), tmp_path)
