@@ -9,7 +9,6 @@ costs nothing and loses nothing (see docs/architecture.md, "Choosing the codec",
 from __future__ import annotations
 
 import abc
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -17,6 +16,7 @@ from diffusers import AutoencoderKL
 from torch import nn
 
 from idiff.errors import ConfigError
+from idiff.pretrained import pipeline_subfolder
 
 __all__ = ["AutoencoderKLCodec", "Codec", "SpaceToDepthCodec", "build_codec"]
 
@@ -99,10 +99,8 @@ def build_codec(kind: str, pretrained_path: str | None = None, factor: int = 4, 
             return SpaceToDepthCodec(factor)
         case "autoencoder_kl":
             if pretrained_path:
-                folder = Path(pretrained_path) / "vae"
-                if not folder.is_dir():
-                    raise ConfigError(f"model.pretrained_path: {folder} is missing (expected a diffusers vae/ folder)")
-                return AutoencoderKLCodec(AutoencoderKL.from_pretrained(str(folder), local_files_only=True))
+                folder = pipeline_subfolder(pretrained_path, "vae")
+                return AutoencoderKLCodec(AutoencoderKL.from_pretrained(folder, local_files_only=True))
             return AutoencoderKLCodec(AutoencoderKL(**vae_kwargs))
         case _:
             raise ConfigError(f"model.codec.kind: unknown codec {kind!r}; allowed: space_to_depth, autoencoder_kl")

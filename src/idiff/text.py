@@ -13,12 +13,12 @@ from __future__ import annotations
 import gzip
 from functools import lru_cache
 from importlib import resources
-from pathlib import Path
 
 import torch
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
 from idiff.errors import ConfigError
+from idiff.pretrained import pipeline_subfolder
 
 __all__ = ["build_text_encoder", "build_tokenizer", "clip_bpe_vocabulary", "encode_instructions"]
 
@@ -60,10 +60,7 @@ def clip_bpe_vocabulary() -> tuple[dict[str, int], list[tuple[str, str]]]:
 def build_tokenizer(pretrained_path: str | None = None) -> CLIPTokenizer:
     """A CLIP tokenizer: from ``<pretrained_path>/tokenizer`` when given, else from the bundled BPE vocabulary."""
     if pretrained_path:
-        folder = Path(pretrained_path) / "tokenizer"
-        if not folder.is_dir():
-            raise ConfigError(f"model.pretrained_path: {folder} is missing (expected a diffusers tokenizer/ folder)")
-        return CLIPTokenizer.from_pretrained(str(folder), local_files_only=True)
+        return CLIPTokenizer.from_pretrained(pipeline_subfolder(pretrained_path, "tokenizer"), local_files_only=True)
     vocab, merges = clip_bpe_vocabulary()
     tokenizer = CLIPTokenizer(vocab=dict(vocab), merges=list(merges))
     tokenizer.model_max_length = CLIP_CONTEXT_LENGTH
@@ -80,10 +77,8 @@ def build_text_encoder(
 ) -> CLIPTextModel:
     """A CLIP text encoder: ``<pretrained_path>/text_encoder`` when given, else a small random one."""
     if pretrained_path:
-        folder = Path(pretrained_path) / "text_encoder"
-        if not folder.is_dir():
-            raise ConfigError(f"model.pretrained_path: {folder} is missing (expected a diffusers text_encoder/ folder)")
-        return CLIPTextModel.from_pretrained(str(folder), local_files_only=True)
+        folder = pipeline_subfolder(pretrained_path, "text_encoder")
+        return CLIPTextModel.from_pretrained(folder, local_files_only=True)
     vocab, _ = clip_bpe_vocabulary()
     config = CLIPTextConfig(
         vocab_size=len(vocab),

@@ -90,11 +90,10 @@ def evaluate(cfg: DictConfig, run_dir: Path, command: str = "test") -> dict[str,
     module.hparams["seed"] = cfg.seed
     if cfg.sampler.use_ema:
         module.use_ema_weights()
-    task = build_task(cfg.task_name, cfg.task, cfg, resolution=module.hparams["model"]["resolution"])
+    overrides = OmegaConf.merge(cfg.data.tasks.get(cfg.task_name, {}), cfg.task)
+    task = build_task(cfg.task_name, overrides, cfg, resolution=module.hparams["model"]["resolution"])
     task.prepare_data()
     requests = task.test_requests()
-    if task.config.max_test_requests:
-        requests = requests[: task.config.max_test_requests]
     metadata = {"task": cfg.task_name, "checkpoint": str(checkpoint), "sampler": _plain(cfg.sampler),
                 "guidance": {"text": task.config.guidance.text, "image": task.config.guidance.image}}
     evaluation = TaskEvaluation(task, requests, run_dir, metadata=metadata)

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
 
-try:  # the core may not be installed in the venv yet; fall back to the source tree
-    import idiff.tasks.api  # noqa: F401
-except ImportError:  # pragma: no cover - depends on the environment
-    sys.path.insert(0, str(Path(__file__).resolve().parents[3] / "src"))
-
-from idiff_keypoints.synthetic import write_synthetic_coco  # noqa: E402
+from idiff_keypoints.synthetic import write_synthetic_coco
 
 
 @pytest.fixture(scope="session")

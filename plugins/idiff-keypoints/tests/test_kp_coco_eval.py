@@ -91,3 +91,14 @@ def test_reader_skips_crowd_and_unlabelled(synthetic_root: Path, tmp_path: Path)
     data = load_coco_keypoints(_mutated(synthetic_root, tmp_path, mark), "bad")
     assert len(data.instances) == n - 2
     assert {1, 2}.isdisjoint(i.ann_id for i in data.instances)
+
+
+def test_pck_matches_a_hand_computation() -> None:
+    from idiff_keypoints.evaluation import pck
+
+    truth = np.array([[[10.0, 10.0, 2], [20.0, 20.0, 2], [30.0, 30.0, 0], [40.0, 40.0, 1]]])
+    boxes = np.array([[0.0, 0.0, 50.0, 100.0]])  # longer side 100: thresholds 10 px and 20 px
+    predicted = truth[..., :2] + np.array([[[5.0, 0.0], [0.0, 15.0], [99.0, 99.0], [30.0, 0.0]]])
+    # distances 5, 15, (unlabelled), 30 -> PCK@0.1 = 1/3, PCK@0.2 = 2/3
+    assert pck(predicted, truth, boxes) == pytest.approx({"PCK@0.1": 1 / 3, "PCK@0.2": 2 / 3})
+    assert pck(truth[..., :2], truth, boxes) == {"PCK@0.1": 1.0, "PCK@0.2": 1.0}

@@ -6,7 +6,6 @@ input channels (the source latent) are zero-initialised, so the widened model st
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -14,6 +13,7 @@ from diffusers import UNet2DConditionModel
 from torch import nn
 
 from idiff.errors import ConfigError
+from idiff.pretrained import pipeline_subfolder
 
 __all__ = ["build_unet", "widen_conv_in"]
 
@@ -54,10 +54,8 @@ def build_unet(
     built from ``architecture`` (keyword arguments of :class:`~diffusers.UNet2DConditionModel`).
     """
     if pretrained_path:
-        folder = Path(pretrained_path) / "unet"
-        if not folder.is_dir():
-            raise ConfigError(f"model.pretrained_path: {folder} is missing (expected a diffusers unet/ folder)")
-        unet = UNet2DConditionModel.from_pretrained(str(folder), local_files_only=True)
+        folder = pipeline_subfolder(pretrained_path, "unet")
+        unet = UNet2DConditionModel.from_pretrained(folder, local_files_only=True)
         if unet.config.out_channels != latent_channels:
             raise ConfigError(
                 f"{folder}: UNet predicts {unet.config.out_channels} channels but the codec has {latent_channels}"

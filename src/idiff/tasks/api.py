@@ -64,7 +64,8 @@ class TaskConfig:
             working directory. Empty means the core's ``paths.data_dir`` / ``<task name>``.
         synthetic: generate a small synthetic dataset in the real layout under ``data_dir`` if missing.
         guidance: guidance scales used at test / predict time for this task.
-        max_test_requests: cap on test requests (0 = all), to keep evaluation quick.
+        max_test_requests: cap on test requests (0 = all), to keep evaluation quick; the task applies it in
+            ``test_requests`` (it knows which requests belong together, e.g. all joints of one person).
     """
 
     data_dir: str = ""

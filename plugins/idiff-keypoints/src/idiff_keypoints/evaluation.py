@@ -26,10 +26,14 @@ __all__ = [
     "evaluate_keypoints",
     "person_result",
     "person_score",
+    "pck",
 ]
 
 #: Keypoints scoring above this count toward the person score (mmpose ``in_vis_thre``).
 KEYPOINT_SCORE_THRESHOLD = 0.2
+
+#: PCK thresholds, as fractions of the longer side of the person box.
+PCK_ALPHAS: tuple[float, ...] = (0.1, 0.2)
 
 #: Names of the first six COCOeval keypoint stats, in order.
 METRIC_NAMES: tuple[str, ...] = ("AP", "AP50", "AP75", "AP_M", "AP_L", "AR")
@@ -51,6 +55,27 @@ def person_result(image_id: int, category_id: int, keypoints: np.ndarray, score:
         "keypoints": [round(float(v), 3) for v in kp.reshape(-1)],
         "score": float(person_score(kp[:, 2]) if score is None else score),
     }
+
+
+def pck(
+    predicted: np.ndarray, ground_truth: np.ndarray, boxes: np.ndarray, alphas: Sequence[float] = PCK_ALPHAS
+) -> dict[str, float]:
+    """Percentage of correct keypoints: a labelled joint is correct within ``alpha * max(box w, box h)``.
+
+    Args:
+        predicted: (N, K, 2+) predicted ``x, y`` in image pixels.
+        ground_truth: (N, K, 3) ground truth ``x, y, v``; joints with ``v == 0`` are not counted.
+        boxes: (N, 4) ground-truth person boxes ``x, y, w, h``.
+        alphas: thresholds as fractions of the box's longer side.
+
+    Returns:
+        ``{"PCK@<alpha>": fraction}`` for each alpha (0.0 when nothing is labelled).
+    """
+    labelled = ground_truth[..., 2] > 0
+    distance = np.linalg.norm(predicted[..., :2] - ground_truth[..., :2], axis=-1)
+    scale = np.maximum(boxes[:, 2], boxes[:, 3])[:, None]
+    count = max(int(labelled.sum()), 1)
+    return {f"PCK@{a:g}": float(((distance <= a * scale) & labelled).sum() / count) for a in alphas}
 
 
 def evaluate_keypoints(

@@ -24,7 +24,7 @@ from idiff_keypoints.crops import invert_affine, make_crop, transform_points
 from idiff_keypoints.dataset import KeypointsTrainDataset, load_rgb, spread_chunks
 from idiff_keypoints.decoding import decode_keypoints
 from idiff_keypoints.encoding import COLOUR_NAMES, COLOURS, disk_radius_for, encode_keypoints, validate_keypoint_counts
-from idiff_keypoints.evaluation import METRIC_NAMES, evaluate_keypoints, person_result
+from idiff_keypoints.evaluation import METRIC_NAMES, PCK_ALPHAS, evaluate_keypoints, pck, person_result
 from idiff_keypoints.layouts import KeypointLayout
 from idiff_keypoints.synthetic import write_synthetic_coco
 
@@ -155,10 +155,18 @@ class KeypointsTask(Task):
             p["kp"][m["joints"]] = np.concatenate([xy, pred[:, 2:3]], axis=1)
         results = [person_result(p["image_id"], p["category_id"], p["kp"]) for p in persons.values()]
         if not results:
-            return dict.fromkeys(METRIC_NAMES, 0.0)
-        return evaluate_keypoints(
+            return {**dict.fromkeys(METRIC_NAMES, 0.0), **{f"PCK@{a:g}": 0.0 for a in PCK_ALPHAS}}
+        metrics = evaluate_keypoints(
             data.ann_file, results, out_dir, data.layout.sigmas, image_ids=[p["image_id"] for p in persons.values()]
         )
+        truth = {inst.ann_id: inst for inst in data.instances}
+        ids = [i for i in persons if i in truth]
+        metrics.update(pck(
+            np.stack([persons[i]["kp"] for i in ids]),
+            np.stack([np.asarray(truth[i].keypoints, np.float64) for i in ids]),
+            np.stack([np.asarray(truth[i].bbox, np.float64) for i in ids]),
+        ))
+        return metrics
 
     def render(self, request: EditRequest, prediction: Any) -> np.ndarray:
         """Decoded points as coloured disks with a contrasting ring and cross over the source."""
