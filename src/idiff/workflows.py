@@ -45,12 +45,7 @@ def _check_resolution(cfg: DictConfig, module: DiffusionModule) -> None:
 
 def mixture_tasks(cfg: DictConfig) -> dict[str, Task]:
     """The tasks of ``data.mixture``, each configured by ``data.tasks.<name>`` and, for the selected task, ``task``."""
-    selected = cfg.get("task_name")
-    tasks = {}
-    for name in cfg.data.mixture:
-        overrides = OmegaConf.merge(cfg.data.tasks.get(name, {}), cfg.task if name == selected else {})
-        tasks[name] = build_task(name, overrides, cfg)
-    return tasks
+    return {name: build_task(name, cfg) for name in cfg.data.mixture}
 
 
 def fit(cfg: DictConfig, run_dir: Path) -> Path:
@@ -90,8 +85,7 @@ def evaluate(cfg: DictConfig, run_dir: Path, command: str = "test") -> dict[str,
     module.hparams["seed"] = cfg.seed
     if cfg.sampler.use_ema:
         module.use_ema_weights()
-    overrides = OmegaConf.merge(cfg.data.tasks.get(cfg.task_name, {}), cfg.task)
-    task = build_task(cfg.task_name, overrides, cfg, resolution=module.hparams["model"]["resolution"])
+    task = build_task(cfg.task_name, cfg, resolution=module.hparams["model"]["resolution"])
     task.prepare_data()
     requests = task.test_requests()
     metadata = {"task": cfg.task_name, "checkpoint": str(checkpoint), "sampler": _plain(cfg.sampler),

@@ -12,7 +12,7 @@ from idiff.errors import ConfigError
 from idiff.tasks.api import Task, TaskConfig, TaskContext
 from idiff.tasks.registry import TaskRegistry
 
-__all__ = ["build_task", "task_config"]
+__all__ = ["build_task", "task_config", "task_overrides"]
 
 
 def task_config(name: str, schema: type[TaskConfig], overrides: Any) -> TaskConfig:
@@ -27,12 +27,21 @@ def task_config(name: str, schema: type[TaskConfig], overrides: Any) -> TaskConf
         raise ConfigError(f"task {name!r}: {err}".splitlines()[0]) from err
 
 
-def build_task(
-    name: str, overrides: Any, cfg: DictConfig, resolution: int | None = None, registry: TaskRegistry | None = None
-) -> Task:
-    """Instantiate task ``name`` for the run described by ``cfg`` (data dir, resolution, seed)."""
+def task_overrides(name: str, schema: type[TaskConfig], cfg: DictConfig) -> DictConfig:
+    """What the run sets for task ``name``: ``data.tasks.<name>``, then, for the selected task, the ``task``
+    node's values that differ from the plugin's defaults (``task.<option>=`` on the command line wins)."""
+    overrides = OmegaConf.create(OmegaConf.to_container(cfg.data.get("tasks", {}).get(name, {}) or {}))
+    if name == cfg.get("task_name") and cfg.get("task") is not None:
+        defaults = OmegaConf.structured(schema)
+        changed = {key: cfg.task[key] for key in cfg.task if key not in defaults or cfg.task[key] != defaults[key]}
+        overrides = OmegaConf.merge(overrides, changed)
+    return overrides
+
+
+def build_task(name: str, cfg: DictConfig, resolution: int | None = None, registry: TaskRegistry | None = None) -> Task:
+    """Instantiate task ``name`` for the run described by ``cfg`` (its options, data dir, resolution, seed)."""
     cls = (registry or TaskRegistry()).load(name)
-    config = task_config(name, cls.Config, overrides)
+    config = task_config(name, cls.Config, task_overrides(name, cls.Config, cfg))
     context = TaskContext(
         resolution=int(resolution or cfg.model.resolution),
         data_dir=Path(cfg.paths.data_dir) / name,
