@@ -70,11 +70,12 @@ def test_cli_reports_bad_input_in_one_line(argv, message, capsys):
     assert len(err.splitlines()) == 1 and "Traceback" not in err
 
 
-def test_experiment_task_options_apply_and_the_command_line_wins():
+def test_data_tasks_options_apply_and_the_command_line_wins():
     from idiff.tasks.factory import build_task
 
-    task = build_task("keypoints", compose_config("test", []))
-    assert task.config.max_keypoints_per_instruction == 1  # from experiment=embedded's data.tasks.keypoints
-    task = build_task("keypoints", compose_config("test", ["task.max_keypoints_per_instruction=3"]))
+    from_data = ["+data.tasks.keypoints.max_keypoints_per_instruction=1", "+data.tasks.keypoints.rotation_prob=0.0"]
+    task = build_task("keypoints", compose_config("test", from_data))
+    assert task.config.max_keypoints_per_instruction == 1
+    task = build_task("keypoints", compose_config("test", [*from_data, "task.max_keypoints_per_instruction=3"]))
     assert task.config.max_keypoints_per_instruction == 3
-    assert task.config.rotation_prob == 0.0  # still from the experiment
+    assert task.config.rotation_prob == 0.0  # still from data.tasks

@@ -32,7 +32,10 @@ def reference_checkpoint() -> Path:
     """The reference checkpoint shipped inside the package."""
     path = Path(str(resources.files("idiff").joinpath("assets", REFERENCE_CHECKPOINT)))
     if not path.is_file():
-        raise ConfigError(f"ckpt=reference: the shipped reference checkpoint {path} is missing from this install")
+        raise ConfigError(
+            f"ckpt=reference: this version ships no reference checkpoint ({path} is absent; README.md, 'Results "
+            "of the default run', says why); use ckpt=latest after `idiff fit`, or ckpt=<path>"
+        )
     return path
 
 

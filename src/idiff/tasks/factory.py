@@ -30,7 +30,8 @@ def task_config(name: str, schema: type[TaskConfig], overrides: Any) -> TaskConf
 def task_overrides(name: str, schema: type[TaskConfig], cfg: DictConfig) -> DictConfig:
     """What the run sets for task ``name``: ``data.tasks.<name>``, then, for the selected task, the ``task``
     node's values that differ from the plugin's defaults (``task.<option>=`` on the command line wins)."""
-    overrides = OmegaConf.create(OmegaConf.to_container(cfg.data.get("tasks", {}).get(name, {}) or {}))
+    from_data = (cfg.data.get("tasks") or {}).get(name) or {}
+    overrides = OmegaConf.create(OmegaConf.to_container(from_data) if isinstance(from_data, DictConfig) else from_data)
     if name == cfg.get("task_name") and cfg.get("task") is not None:
         defaults = OmegaConf.structured(schema)
         changed = {key: cfg.task[key] for key in cfg.task if key not in defaults or cfg.task[key] != defaults[key]}
