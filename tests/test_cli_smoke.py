@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from PIL import Image
 
 from idiff.cli import main
 from idiff.testing.pytest_plugin import TINY_OVERRIDES
@@ -36,6 +37,15 @@ def test_fit_then_test_writes_checkpoint_metrics_and_grid(tiny_argv, tmp_path, p
     assert (test_dirs[0] / "grid.png").is_file()
     results = json.loads((test_dirs[0] / "keypoints_results.json").read_text())
     assert all(len(r["keypoints"]) == 17 * 3 for r in results)
+
+    images = tmp_path / "inputs"
+    images.mkdir()
+    for name in ("a.png", "b.jpg"):
+        Image.new("RGB", (48, 40), (200, 30, 30)).save(images / name)
+    main(["predict", *tiny_argv, f"input={images}", 'instruction="Circle the nose of the people in red, "'])
+    written = sorted(p.name for p in tmp_path.glob("runs/predict/*/predictions/*.png"))
+    assert written == ["a.png", "b.png"]
+    assert Image.open(tmp_path.glob("runs/predict/*/predictions/a.png").__next__()).size == (32, 32)
 
 
 def test_test_without_a_fit_run_says_what_to_do(tiny_argv, capsys):
