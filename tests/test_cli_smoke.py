@@ -53,3 +53,14 @@ def test_test_without_a_fit_run_says_what_to_do(tiny_argv, capsys):
         main(["test", "task=keypoints", *tiny_argv])
     assert exit_info.value.code == 2
     assert "run `idiff fit` first" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_ddp_fit_with_two_cpu_processes_writes_one_checkpoint(tiny_argv, tmp_path):
+    import subprocess
+    import sys
+
+    # A subprocess: Lightning's DDP launcher re-runs the command line, which must be idiff's, not pytest's.
+    argv = [sys.executable, "-m", "idiff.cli", "fit", "strategy=ddp", "trainer.devices=2", *tiny_argv]
+    subprocess.run(argv, cwd=tmp_path, check=True, capture_output=True, timeout=600)
+    assert len(list(tmp_path.glob("runs/fit/*/checkpoints/last.ckpt"))) == 1

@@ -70,8 +70,8 @@ def fit(cfg: DictConfig, run_dir: Path) -> Path:
     started = time.perf_counter()
     trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
     last = run_dir / "checkpoints" / "last.ckpt"
+    trainer.save_checkpoint(last)  # every rank: Lightning writes on rank 0 behind a barrier
     if trainer.is_global_zero:
-        trainer.save_checkpoint(last)
         print(f"fit: {trainer.global_step} steps in {time.perf_counter() - started:.0f} s; checkpoint {last}")
     return last
 
