@@ -11,7 +11,7 @@ from importlib import resources
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 
 from idiff.errors import ConfigError
 from idiff.files import atomic_write_bytes
@@ -69,11 +69,7 @@ def export_weights(module: DiffusionModule, path: str | Path, use_ema: bool = Tr
     if half:
         state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
     metadata = {"hyper_parameters": json.dumps(dict(module.hparams)), "format": "idiff-weights-1"}
-    tmp = Path(path).with_suffix(".tmp-safetensors")
-    save_file(state, str(tmp), metadata=metadata)
-    data = tmp.read_bytes()
-    tmp.unlink()
-    return atomic_write_bytes(path, data)
+    return atomic_write_bytes(path, save(state, metadata=metadata))
 
 
 def load_module(path: str | Path) -> DiffusionModule:

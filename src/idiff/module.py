@@ -64,7 +64,8 @@ class DiffusionModule(L.LightningModule):
         self.codec = build_codec(pretrained_path=pretrained, **model["codec"])
         self.tokenizer = build_tokenizer(pretrained)
         self.text_encoder = build_text_encoder(pretrained, seed=seed, **model.get("text_encoder", {}))
-        self.text_encoder.requires_grad_(bool(stage.get("train_text_encoder", False)))
+        self.train_text_encoder = bool(stage.get("train_text_encoder", False))
+        self.text_encoder.requires_grad_(self.train_text_encoder)
         self.unet = build_unet(
             latent_channels=self.codec.latent_channels,
             cross_attention_dim=self.text_encoder.config.hidden_size,
@@ -92,7 +93,7 @@ class DiffusionModule(L.LightningModule):
 
     def null_text(self) -> torch.Tensor:
         """Embedding of the empty instruction; cached when the text encoder is frozen."""
-        if self.text_encoder.training or any(p.requires_grad for p in self.text_encoder.parameters()):
+        if self.train_text_encoder:
             return self.encode_text([""])
         if self._null_text is None or self._null_text.device != self.device:
             self._null_text = self.encode_text([""])
