@@ -8,7 +8,7 @@ from diffusers import UNet2DConditionModel
 from omegaconf import OmegaConf
 
 from idiff.diffusion.conditioning import ConditioningDropout
-from idiff.diffusion.unet import widen_conv_in
+from idiff.diffusion.unet import unet_conditioning, widen_conv_in
 from idiff.module import DiffusionModule
 
 
@@ -70,6 +70,23 @@ def test_widened_conv_in_keeps_the_text_to_image_output_when_new_channels_are_ze
         after = unet(torch.cat([z, torch.zeros_like(z)], 1), 10, encoder_hidden_states=text).sample
     assert unet.config.in_channels == 8
     torch.testing.assert_close(after, before)
+
+
+def test_pooled_instruction_embedding_reaches_a_projection_class_embedding(idiff_config):
+    """With class_embed_type=projection the last token state is the class label: it changes the output."""
+    plain = tiny_module(idiff_config)
+    assert set(unet_conditioning(plain.unet, torch.zeros(2, 77, 32))) == {"encoder_hidden_states"}
+    module = tiny_module(idiff_config, "+model.unet.class_embed_type=projection")
+    assert module.unet.config.projection_class_embeddings_input_dim == module.text_encoder.config.hidden_size
+    text = module.encode_text(["Mark the left wrist in red", "Mark the left wrist in red"])
+    kwargs = unet_conditioning(module.unet, text)
+    torch.testing.assert_close(kwargs["class_labels"], text[:, -1])
+    z = torch.randn(1, 2 * module.codec.latent_channels, 16, 16).expand(2, -1, -1, -1)
+    changed = text.clone()
+    changed[1, -1] += 1.0  # only the pooled state differs between the two rows
+    with torch.no_grad():
+        out = module.unet(z, 500, **unet_conditioning(module.unet, changed)).sample
+    assert not torch.allclose(out[0], out[1])
 
 
 def test_ema_tracks_the_unet_only_and_lands_in_the_checkpoint(idiff_config):

@@ -24,7 +24,7 @@ from diffusers.training_utils import EMAModel, compute_snr
 from idiff.codecs import build_codec
 from idiff.diffusion.conditioning import ConditioningDropout
 from idiff.diffusion.sampler import GuidedSampler, build_inference_scheduler
-from idiff.diffusion.unet import build_unet
+from idiff.diffusion.unet import build_unet, unet_conditioning
 from idiff.text import build_text_encoder, build_tokenizer, encode_instructions
 
 __all__ = ["DiffusionModule", "min_snr_weights"]
@@ -115,7 +115,8 @@ class DiffusionModule(L.LightningModule):
         noise = torch.randn_like(target_latents)
         timesteps = torch.randint(0, self.noise_scheduler.config.num_train_timesteps, (batch,), device=self.device)
         noisy = self.noise_scheduler.add_noise(target_latents, noise, timesteps)
-        prediction = self.unet(torch.cat([noisy, source_latents], 1), timesteps, encoder_hidden_states=text).sample
+        unet_input = torch.cat([noisy, source_latents], 1)
+        prediction = self.unet(unet_input, timesteps, **unet_conditioning(self.unet, text)).sample
         match self.noise_scheduler.config.prediction_type:
             case "epsilon":
                 objective = noise

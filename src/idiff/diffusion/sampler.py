@@ -19,6 +19,7 @@ from diffusers.schedulers.scheduling_utils import SchedulerMixin
 from diffusers.utils.torch_utils import randn_tensor
 
 from idiff.diffusion.guidance import GuidanceFormula, combine_guidance, guidance_conditions
+from idiff.diffusion.unet import unet_conditioning
 
 __all__ = ["GuidedSampler", "build_inference_scheduler"]
 
@@ -90,7 +91,7 @@ class GuidedSampler:
         for t in self.scheduler.timesteps:
             model_input = self.scheduler.scale_model_input(torch.cat([latents] * 3), t)
             model_input = torch.cat([model_input, image_cond], dim=1)
-            prediction = self.unet(model_input, t, encoder_hidden_states=text_cond, return_dict=False)[0]
+            prediction = self.unet(model_input, t, **unet_conditioning(self.unet, text_cond), return_dict=False)[0]
             if self.scheduler.config.get("model_prediction_type") == "sample":
                 sigma = self.scheduler.sigmas[self.scheduler.step_index]
                 prediction = (torch.cat([latents] * 3) - prediction) / sigma

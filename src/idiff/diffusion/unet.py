@@ -15,7 +15,24 @@ from torch import nn
 from idiff.errors import ConfigError
 from idiff.pretrained import pipeline_subfolder
 
-__all__ = ["build_unet", "widen_conv_in"]
+__all__ = ["build_unet", "unet_conditioning", "widen_conv_in"]
+
+
+def unet_conditioning(unet: UNet2DConditionModel, text: torch.Tensor) -> dict[str, torch.Tensor]:
+    """The UNet's keyword arguments for instruction embeddings ``text`` (B, 77, D).
+
+    Every UNet cross-attends to the token states (``encoder_hidden_states``), as SD does. A UNet built with
+    ``class_embed_type: projection`` also gets a pooled instruction embedding added to its timestep embedding
+    (as Imagen and SDXL add pooled text): the state of the last position, which the causal CLIP encoder computes
+    from the whole padded instruction. Through the ResNet blocks' timestep path (FiLM with
+    ``resnet_time_scale_shift: scale_shift``) it switches whole feature channels on and off, a much easier thing
+    for a small model trained from scratch to learn than "attend to the token that names this joint"
+    (docs/architecture.md, "Conditioning a small model").
+    """
+    kwargs = {"encoder_hidden_states": text}
+    if getattr(getattr(unet, "config", None), "class_embed_type", None) == "projection":  # stubs have no config
+        kwargs["class_labels"] = text[:, -1]
+    return kwargs
 
 
 @torch.no_grad()
@@ -61,6 +78,9 @@ def build_unet(
                 f"{folder}: UNet predicts {unet.config.out_channels} channels but the codec has {latent_channels}"
             )
         return widen_conv_in(unet, 2 * latent_channels)
+    architecture = dict(architecture or {})
+    if architecture.get("class_embed_type") == "projection":
+        architecture.setdefault("projection_class_embeddings_input_dim", cross_attention_dim)
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         return UNet2DConditionModel(
@@ -68,5 +88,5 @@ def build_unet(
             in_channels=2 * latent_channels,
             out_channels=latent_channels,
             cross_attention_dim=cross_attention_dim,
-            **(architecture or {}),
+            **architecture,
         )

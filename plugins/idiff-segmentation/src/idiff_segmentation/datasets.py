@@ -1,0 +1,103 @@
+"""Training samples of the segmentation tasks (PAPER.md "Encodings" -> Segmentation).
+
+- Referring: one item per ref of the train split; each call picks one of its sentences, a random colour and
+  template, and overlays the ref's mask (gRefCOCO no-target refs give the unchanged image as target).
+- Semantic: one item per image; each call names one class. With probability ``absent_class_prob`` (0.2) the
+  class is one absent from the image and the target is the unchanged image; otherwise a class present in it.
+
+Images and masks are resized to the run's square resolution (:mod:`idiff_segmentation.masks`). Random choices come
+from a generator per DataLoader worker (:class:`WorkerRandom`), so workers do not repeat each other.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import torch
+from idiff.tasks.api import EditSample
+from torch.utils.data import Dataset
+
+from idiff_segmentation.encoding import class_phrase, encode_mask
+from idiff_segmentation.labelmaps import IGNORE_INDEX, LabelMapDataset
+from idiff_segmentation.masks import load_rgb, resize_image, resize_mask
+from idiff_segmentation.refer import ReferringDataset, ReferringExpression
+
+__all__ = ["ReferringTrainDataset", "SemanticTrainDataset", "WorkerRandom"]
+
+
+class WorkerRandom:
+    """A numpy generator per process and DataLoader worker, seeded from the run seed and ``torch.initial_seed()``.
+
+    The DataLoader gives every worker (and every epoch's workers) its own ``torch.initial_seed()``; mixing it in
+    keeps workers from drawing the same colours and templates.
+    """
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+        self._owner: tuple[int, int] | None = None
+        self._generator = np.random.default_rng(seed)
+
+    def __call__(self) -> np.random.Generator:
+        """The generator of the calling process / worker."""
+        info = torch.utils.data.get_worker_info()
+        owner = (os.getpid(), -1 if info is None else info.id)
+        if owner != self._owner:
+            self._owner = owner
+            self._generator = np.random.default_rng([self.seed, owner[1] + 1, torch.initial_seed() % 2**63])
+        return self._generator
+
+
+class ReferringTrainDataset(Dataset[EditSample]):
+    """Encoded referring samples: one item per ref, a random sentence of it per call."""
+
+    def __init__(self, data: ReferringDataset, resolution: int, alpha: float = 0.5, seed: int = 0) -> None:
+        self.data = data
+        self.refs: list[list[ReferringExpression]] = list(data.by_ref().values())
+        self.resolution = resolution
+        self.alpha = alpha
+        self.random = WorkerRandom(seed)
+
+    def __len__(self) -> int:
+        return len(self.refs)
+
+    def __getitem__(self, index: int) -> EditSample:
+        rng = self.random()
+        sentences = self.refs[index]
+        expression = sentences[int(rng.integers(len(sentences)))]
+        image = resize_image(load_rgb(self.data.images[expression.image_id].path), self.resolution)
+        mask = resize_mask(self.data.mask(expression), self.resolution)
+        enc = encode_mask(image, mask, expression.sentence, "referring", rng, alpha=self.alpha)
+        return EditSample(source=image, target=enc.target, instruction=enc.instruction)
+
+
+class SemanticTrainDataset(Dataset[EditSample]):
+    """Encoded semantic samples: one item per image, one (present or, with ``absent_prob``, absent) class per call."""
+
+    def __init__(
+        self, data: LabelMapDataset, resolution: int, absent_prob: float = 0.2, alpha: float = 0.5, seed: int = 0
+    ) -> None:
+        self.data = data
+        self.resolution = resolution
+        self.absent_prob = absent_prob
+        self.alpha = alpha
+        self.random = WorkerRandom(seed)
+
+    def __len__(self) -> int:
+        return len(self.data.items)
+
+    def __getitem__(self, index: int) -> EditSample:
+        rng = self.random()
+        item = self.data.items[index]
+        labels = self.data.load_labels(item)
+        present = np.unique(labels[labels != IGNORE_INDEX])
+        image = resize_image(load_rgb(item.image_path), self.resolution)
+        absent = np.setdiff1d(np.arange(self.data.num_classes), present)
+        if len(absent) and (not len(present) or rng.random() < self.absent_prob):
+            class_id = int(rng.choice(absent))
+            mask = np.zeros((self.resolution, self.resolution), dtype=bool)
+        else:
+            class_id = int(rng.choice(present))
+            mask = resize_mask(labels == class_id, self.resolution)
+        enc = encode_mask(image, mask, class_phrase(self.data.class_names[class_id]), "semantic", rng, alpha=self.alpha)
+        return EditSample(source=image, target=enc.target, instruction=enc.instruction)

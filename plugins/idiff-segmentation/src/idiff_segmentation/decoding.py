@@ -1,0 +1,184 @@
+"""The segmentation decoder: generated image + requested colour + source image -> binary mask.
+
+PAPER.md "Decoding": the paper post-processes with a lightweight U-Net but releases no decoder ("a simple
+mapping process"). This is such a mapping, with no learned parameters. The encoder moves a marked pixel from
+its source value ``s`` toward the colour ``c``: ``g = s + alpha * (c - s)``, alpha = 0.5. Colours are compared in
+a luma-weighted space (YCbCr with the chroma axes scaled by ``chroma_weight`` = 0.35, then rescaled so distances
+read about like RGB ones): JPEG's chroma subsampling and a VAE's colour bleeding smear colour over a pixel or two
+past an edge while luminance stays sharp, so luminance says more about *where* a mark ends. Per pixel,
+
+1. **vote**: ``t = <g - s, c - s> / |c - s|^2`` is how far the pixel moved along the line from ``s`` to ``c``
+   (0 unchanged, alpha marked). The vote ``u = t / alpha - threshold`` is clipped to [-0.5, 0.5], the values of
+   a clean unchanged / marked pixel, so one wild pixel counts no more than a clean one. Comparing the distance to
+   the expected overlay ``(s + c) / 2`` with the distance to ``s`` is the same test (``t > 0.25``); here the
+   threshold is explicit and a transparency of 0.4-0.6 still votes the right way;
+2. **weight**: ``w = |c - s|^2 / (|c - s|^2 + tolerance^2)``. Where the source already has about the requested
+   colour nothing can move, and the pixel says little. A vote *for* the mask counts ``w^2``, a vote against it
+   ``w``: weak evidence leaves a pixel unmarked (a gray mark bleeding onto a grayish background stays off);
+3. **neighbourhood**: votes are averaged over a window (``radius`` px at 64 px, scaled with the image) weighted
+   by how alike the source colours are (a bilateral filter, ``similarity`` in decoder-space units), so noise is
+   voted away inside a region while an object's strong votes do not leak onto a differently coloured
+   background. A pixel is marked where the average exceeds ``prior``; a 3x3 majority filter removes single-pixel
+   specks and holes;
+4. **degradation fit**: a model output is typically a little smoother than its source and may be tinted. Over
+   the pixels a first pass leaves unmarked, ``g - s`` is fitted as ``beta * (blur(s) - s) + delta`` (least
+   squares for the smoothing ``beta``, median for the tint ``delta``), and the votes are cast again against the
+   reference ``s + beta * (blur(s) - s)`` with ``g - delta``. Without it, a blurred texture that happens to lie
+   near the requested colour reads as marked;
+5. **noise level**: the median residual ``|g - delta - reference|`` over those pixels says how much to trust a
+   pixel's own vote. The final score is ``own * vote + (1 - own) * neighbourhood average`` with
+   ``own = 1 / (1 + (residual / noise_scale)^2)``, and the majority filter runs only while ``own < 0.5``. A clean
+   encoding (residual 0) is thus read pixel by pixel -- a mask edge that does not follow an edge of the image,
+   as COCO polygons often do not, is kept to the pixel -- and a noisy one by its neighbourhood.
+
+Measured on 64 px textured scenes over all 8 colours (tests/test_seg_encode_decode.py, 12 scenes per colour):
+IoU >= 0.99 on clean encodings; >= 0.92 under Gaussian blur (sigma 0.8 px), Gaussian noise (sigma 8), JPEG
+(quality 75, 4:2:0), a global tint of (12, -10, 8) and transparency 0.4 or 0.6 (the numbers are in the README).
+Everything is vectorised over pixels (a loop over the window offsets only); a 256 px image takes ~0.1 s.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from idiff_segmentation.encoding import DEFAULT_ALPHA, colour_rgb
+
+__all__ = ["binomial_blur", "box_mean", "decode_mask", "mask_votes", "similarity_mean", "to_decoder_space"]
+
+#: RGB -> YCbCr (JPEG / BT.601 full range), rows Y, Cb, Cr.
+_YCBCR = np.array([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]])
+
+
+def to_decoder_space(rgb: np.ndarray, chroma_weight: float = 0.35) -> np.ndarray:
+    """Map RGB values (..., 3) to the decoder's colour space: YCbCr with chroma scaled by ``chroma_weight``.
+
+    The result is rescaled so the transform has the Frobenius norm of the identity (distances read about like RGB).
+    """
+    m = _YCBCR.copy()
+    m[1:] *= chroma_weight
+    m *= np.sqrt(3.0 / float((m * m).sum()))
+    return np.asarray(rgb, dtype=np.float32) @ m.T.astype(np.float32)
+
+
+def box_mean(values: np.ndarray, radius: int) -> np.ndarray:
+    """Mean of each (2r+1)^2 window centred on every pixel, over the pixels inside the image (integral image)."""
+    x = np.asarray(values, dtype=np.float64)
+    if radius <= 0:
+        return x
+    n = 2 * radius + 1
+
+    def window_sums(a: np.ndarray) -> np.ndarray:
+        c = np.pad(a, ((radius + 1, radius), (radius + 1, radius))).cumsum(0).cumsum(1)
+        return c[n:, n:] - c[:-n, n:] - c[n:, :-n] + c[:-n, :-n]
+
+    return window_sums(x) / window_sums(np.ones_like(x))
+
+
+def binomial_blur(image: np.ndarray) -> np.ndarray:
+    """3x3 binomial ([1, 2, 1] / 4 separable) blur of a float (H, W, C) image, edges replicated."""
+    p = np.pad(image, ((1, 1), (1, 1), (0, 0)), mode="edge")
+    rows = (p[:-2] + 2.0 * p[1:-1] + p[2:]) / 4.0
+    return (rows[:, :-2] + 2.0 * rows[:, 1:-1] + rows[:, 2:]) / 4.0
+
+
+def mask_votes(
+    generated: np.ndarray,
+    reference: np.ndarray,
+    colour: str | tuple[int, int, int] | np.ndarray,
+    alpha: float = DEFAULT_ALPHA,
+    threshold: float = 0.5,
+    tolerance: float = 30.0,
+) -> np.ndarray:
+    """Weighted per-pixel votes (positive: marked), steps 1-2 of the module docstring; float (H, W).
+
+    ``generated``, ``reference`` and ``colour`` are in one colour space (RGB, or the decoder's).
+    """
+    rgb = np.asarray(colour_rgb(colour) if isinstance(colour, str) else colour, dtype=np.float32)
+    ref = np.asarray(reference, dtype=np.float32)[..., :3]
+    d = rgb - ref
+    n2 = np.einsum("hwc,hwc->hw", d, d)
+    t = np.einsum("hwc,hwc->hw", np.asarray(generated, dtype=np.float32)[..., :3] - ref, d) / np.maximum(n2, 1.0)
+    votes = np.clip(t / alpha - threshold, -0.5, 0.5)
+    weight = n2 / (n2 + tolerance * tolerance)
+    return np.where(votes > 0, votes * weight * weight, votes * weight)
+
+
+def similarity_mean(values: np.ndarray, guide: np.ndarray, radius: int, similarity: float) -> np.ndarray:
+    """Window mean of ``values`` weighted by ``exp(-|guide_i - guide_j|^2 / (2 similarity^2))`` (bilateral)."""
+    h, w = values.shape
+    num = np.zeros((h, w), np.float64)
+    den = np.zeros((h, w), np.float64)
+    vp = np.pad(values, radius)
+    inside = np.pad(np.ones((h, w)), radius)
+    gp = np.pad(guide, ((radius, radius), (radius, radius), (0, 0)), mode="edge")
+    scale = -0.5 / (similarity * similarity)
+    for dy in range(2 * radius + 1):
+        for dx in range(2 * radius + 1):
+            diff = gp[dy : dy + h, dx : dx + w] - guide
+            k = np.exp(scale * np.einsum("hwc,hwc->hw", diff, diff)) * inside[dy : dy + h, dx : dx + w]
+            num += k * vp[dy : dy + h, dx : dx + w]
+            den += k
+    return num / den
+
+
+def _decide(
+    votes: np.ndarray, reference: np.ndarray, radius: int, similarity: float, prior: float, own: float = 0.0
+) -> np.ndarray:
+    score = own * votes + (1.0 - own) * similarity_mean(votes, reference, radius, similarity)
+    marked = score > prior
+    return box_mean(marked.astype(np.float64), 1) > 0.5 if own < 0.5 else marked
+
+
+def decode_mask(
+    generated: np.ndarray,
+    source: np.ndarray,
+    colour: str | tuple[int, int, int],
+    alpha: float = DEFAULT_ALPHA,
+    threshold: float = 0.5,
+    tolerance: float = 30.0,
+    radius: float = 1.0,
+    similarity: float = 20.0,
+    prior: float = 0.02,
+    max_shift: float = 32.0,
+    chroma_weight: float = 0.35,
+    noise_scale: float = 1.0,
+) -> np.ndarray:
+    """Read the mask painted in ``colour`` from a generated image.
+
+    Args:
+        generated: uint8 (H, W, 3) model output.
+        source: uint8 (H, W, 3) source image it was generated from.
+        colour: requested colour name (or RGB triple).
+        alpha: the overlay's colour weight the encoder used (0.5).
+        threshold: fraction of ``alpha`` a pixel must move toward the colour to count as marked.
+        tolerance: RGB distance between source and colour at which a pixel's vote has half weight.
+        radius: vote window radius in pixels at 64 px (scaled linearly with the image height, at least 1).
+        similarity: RGB distance of source colours at which a neighbour's vote has weight ``exp(-1/2)``.
+        prior: average vote a pixel needs to be marked.
+        max_shift: largest global tint (per channel) that is corrected.
+        chroma_weight: weight of the chroma axes against luma (1 = plain YCbCr distances).
+        noise_scale: residual (decoder-space units) at which a pixel's own vote and its neighbourhood weigh equally.
+
+    Returns:
+        Boolean (H, W) mask.
+    """
+    g, s = np.asarray(generated)[..., :3], np.asarray(source)[..., :3]
+    if g.shape != s.shape:
+        raise ValueError(f"generated {g.shape} and source {s.shape} differ in size")
+    g, s = to_decoder_space(g, chroma_weight), to_decoder_space(s, chroma_weight)
+    c = to_decoder_space(np.asarray(colour_rgb(colour) if isinstance(colour, str) else colour), chroma_weight)
+    r = max(int(round(radius * s.shape[0] / 64.0)), 1)
+    mask = _decide(mask_votes(g, s, c, alpha, threshold, tolerance), s, r, similarity, prior)
+    unmarked = ~mask
+    if unmarked.sum() < 0.05 * mask.size:
+        return mask
+    smooth = binomial_blur(s) - s
+    moved, texture = (g - s)[unmarked], smooth[unmarked]
+    mc, tc = moved - moved.mean(0), texture - texture.mean(0)
+    beta = float(np.clip((mc * tc).sum() / max(float((tc * tc).sum()), 1e-6), 0.0, 1.5))
+    delta = np.clip(np.median(moved - beta * texture, axis=0), -max_shift, max_shift)
+    reference = s + beta * smooth
+    residual = float(np.median(np.linalg.norm((g - delta - reference)[unmarked], axis=-1)))
+    own = 1.0 / (1.0 + (residual / noise_scale) ** 2)
+    votes = mask_votes(g - delta, reference, c, alpha, threshold, tolerance)
+    return _decide(votes, reference, r, similarity, prior, own)

@@ -1,0 +1,45 @@
+"""The plugin honours the contract: both tasks found through their entry points, configurable, free of Lightning."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from idiff.tasks.api import Task
+from idiff.tasks.registry import TaskRegistry
+
+TASKS = {"referring_segmentation": "ReferringSegmentationTask", "semantic_segmentation": "SemanticSegmentationTask"}
+
+
+def test_plugin_does_not_import_lightning() -> None:
+    code = (
+        "import sys, idiff_segmentation.referring_task, idiff_segmentation.semantic_task; "
+        "assert not {'lightning', 'pytorch_lightning'} & set(sys.modules)"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("name", TASKS)
+def test_entry_points_give_the_task_classes(name: str) -> None:
+    registry = TaskRegistry()
+    cls = registry.load(name)
+    assert cls.__name__ == TASKS[name] and issubclass(cls, Task)
+    info = {i.name: i for i in registry.describe()}[name]
+    assert info.distribution == "idiff-segmentation" and info.error is None
+
+
+@pytest.mark.parametrize("name", TASKS)
+def test_options_reach_the_task(idiff_config, name: str) -> None:
+    cfg = idiff_config("test", f"task={name}", "task.max_test_requests=4", "task.test_colour=random")
+    assert cfg.task.max_test_requests == 4 and cfg.task.test_colour == "random"
+    assert (cfg.task.guidance.text, cfg.task.guidance.image) == (7.5, 1.5)
+
+
+def test_a_bad_option_names_the_key(idiff_config) -> None:
+    from idiff.errors import ConfigError
+    from idiff.tasks.factory import build_task
+
+    cfg = idiff_config("test", "task=referring_segmentation", "task.dataset=refclef")
+    with pytest.raises(ConfigError, match="dataset must be one of refcoco"):
+        build_task("referring_segmentation", cfg)
