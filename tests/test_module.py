@@ -89,6 +89,23 @@ def test_pooled_instruction_embedding_reaches_a_projection_class_embedding(idiff
     assert not torch.allclose(out[0], out[1])
 
 
+def test_mask_padding_makes_the_unet_blind_to_padding_tokens(idiff_config):
+    """With model.mask_padding, changing the states at padding positions leaves the prediction unchanged."""
+    module = tiny_module(idiff_config, "+model.mask_padding=true").eval()
+    instructions = ["Circle the nose in red", "Mark the left ankle in blue"]
+    text, mask = module.encode_text(instructions), module.text_mask(instructions)
+    assert mask.shape == text.shape[:2] and mask[:, 0].all() and not mask[:, -1].any()
+    assert mask.sum(1).tolist() == [int(n) + 2 for n in (5, 6)]  # start + words + end token
+    noisy = text.clone()
+    noisy[~mask] += torch.randn_like(noisy[~mask])
+    z = torch.randn(2, 2 * module.codec.latent_channels, 16, 16)
+    with torch.no_grad():
+        masked = [module.unet(z, 500, **unet_conditioning(module.unet, t, mask)).sample for t in (text, noisy)]
+        unmasked = [module.unet(z, 500, **unet_conditioning(module.unet, t)).sample for t in (text, noisy)]
+    torch.testing.assert_close(masked[0], masked[1])
+    assert not torch.allclose(unmasked[0], unmasked[1])
+
+
 def test_ema_tracks_the_unet_only_and_lands_in_the_checkpoint(idiff_config):
     module = tiny_module(idiff_config)
     assert module.ema is not None

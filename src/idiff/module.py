@@ -25,7 +25,7 @@ from idiff.codecs import build_codec
 from idiff.diffusion.conditioning import ConditioningDropout
 from idiff.diffusion.sampler import GuidedSampler, build_inference_scheduler
 from idiff.diffusion.unet import build_unet, unet_conditioning
-from idiff.text import build_text_encoder, build_tokenizer, encode_instructions
+from idiff.text import build_text_encoder, build_tokenizer, encode_instructions, instruction_mask
 
 __all__ = ["DiffusionModule", "min_snr_weights"]
 
@@ -80,6 +80,7 @@ class DiffusionModule(L.LightningModule):
         self.dropout = ConditioningDropout(**stage["dropout"])
         self.ema = EMAModel(self.unet.parameters(), decay=stage["ema_decay"]) if stage.get("ema_decay") else None
         self.residual = bool(model.get("residual", False))
+        self.mask_padding = bool(model.get("mask_padding", False))
         self._null_text: torch.Tensor | None = None
 
     # ----------------------------------------------------------------------------------------------- conditioning
@@ -90,6 +91,10 @@ class DiffusionModule(L.LightningModule):
     def encode_text(self, instructions: list[str]) -> torch.Tensor:
         """Instruction embeddings (B, 77, D)."""
         return encode_instructions(self.tokenizer, self.text_encoder, instructions, self.device)
+
+    def text_mask(self, instructions: list[str]) -> torch.Tensor | None:
+        """Cross-attention mask of the instructions' own tokens with ``model.mask_padding``, else None."""
+        return instruction_mask(self.tokenizer, instructions, self.device) if self.mask_padding else None
 
     def null_text(self) -> torch.Tensor:
         """Embedding of the empty instruction; cached when the text encoder is frozen."""
@@ -110,13 +115,16 @@ class DiffusionModule(L.LightningModule):
         text = self.encode_text(instructions)
         drop_text, drop_image = self.dropout.sample(batch, self.device)
         text = torch.where(drop_text[:, None, None], self.null_text().to(text.dtype), text)
+        mask = self.text_mask(instructions)
+        if mask is not None:
+            mask = torch.where(drop_text[:, None], self.text_mask([""]), mask)
         source_latents = source_latents * (~drop_image).to(source_latents.dtype)[:, None, None, None]
 
         noise = torch.randn_like(target_latents)
         timesteps = torch.randint(0, self.noise_scheduler.config.num_train_timesteps, (batch,), device=self.device)
         noisy = self.noise_scheduler.add_noise(target_latents, noise, timesteps)
         unet_input = torch.cat([noisy, source_latents], 1)
-        prediction = self.unet(unet_input, timesteps, **unet_conditioning(self.unet, text)).sample
+        prediction = self.unet(unet_input, timesteps, **unet_conditioning(self.unet, text, mask)).sample
         match self.noise_scheduler.config.prediction_type:
             case "epsilon":
                 objective = noise
@@ -187,6 +195,8 @@ class DiffusionModule(L.LightningModule):
             image_scale,
             self.codec.latent_channels,
             generator,
+            self.text_mask(instructions),
+            self.text_mask([""]),
         )
         if self.residual:
             latents = latents + source_latents * self.codec.scaling_factor

@@ -20,7 +20,7 @@ from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 from idiff.errors import ConfigError
 from idiff.pretrained import pipeline_subfolder
 
-__all__ = ["build_text_encoder", "build_tokenizer", "clip_bpe_vocabulary", "encode_instructions"]
+__all__ = ["build_text_encoder", "build_tokenizer", "clip_bpe_vocabulary", "encode_instructions", "instruction_mask"]
 
 CLIP_CONTEXT_LENGTH = 77
 _BPE_MERGES = 49152 - 256 - 2  # merges OpenAI's SimpleTokenizer keeps
@@ -94,6 +94,17 @@ def build_text_encoder(
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         return CLIPTextModel(config)
+
+
+def instruction_mask(tokenizer: CLIPTokenizer, instructions: list[str], device: torch.device) -> torch.Tensor:
+    """(B, 77) bool: True at the instruction's own tokens (start, words, first end token), False at padding.
+
+    Passed to the UNet as ``encoder_attention_mask`` when ``model.mask_padding`` is set, so cross-attention
+    spreads over the dozen tokens of an instruction rather than over 77 positions that are mostly padding.
+    """
+    return tokenizer(
+        instructions, padding="max_length", max_length=tokenizer.model_max_length, truncation=True, return_tensors="pt"
+    ).attention_mask.to(device=device, dtype=torch.bool)
 
 
 def encode_instructions(

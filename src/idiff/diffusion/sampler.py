@@ -75,8 +75,14 @@ class GuidedSampler:
         image_scale: float | torch.Tensor,
         latent_channels: int,
         generator: torch.Generator | None = None,
+        text_mask: torch.Tensor | None = None,
+        null_text_mask: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Run the reverse process; returns scaled target latents (B, latent_channels, h, w)."""
+        """Run the reverse process; returns scaled target latents (B, latent_channels, h, w).
+
+        ``text_mask`` / ``null_text_mask`` (True = attend) restrict cross-attention to the instructions' own
+        tokens; both or neither.
+        """
         batch, _, height, width = source_latents.shape
         device, dtype = source_latents.device, source_latents.dtype
         null_text = null_text_embeddings.expand_as(text_embeddings)
@@ -84,14 +90,19 @@ class GuidedSampler:
             [source_latents if use_image else torch.zeros_like(source_latents) for use_image, _ in self.conditions]
         )
         text_cond = torch.cat([text_embeddings if use_text else null_text for _, use_text in self.conditions])
+        mask_cond = None
+        if text_mask is not None and null_text_mask is not None:
+            null_mask = null_text_mask.expand_as(text_mask)
+            mask_cond = torch.cat([text_mask if use_text else null_mask for _, use_text in self.conditions])
 
         self.scheduler.set_timesteps(self.num_steps, device=device)
         latents = randn_tensor((batch, latent_channels, height, width), generator=generator, device=device, dtype=dtype)
         latents = latents * self.scheduler.init_noise_sigma
+        conditioning = unet_conditioning(self.unet, text_cond, mask_cond)
         for t in self.scheduler.timesteps:
             model_input = self.scheduler.scale_model_input(torch.cat([latents] * 3), t)
             model_input = torch.cat([model_input, image_cond], dim=1)
-            prediction = self.unet(model_input, t, **unet_conditioning(self.unet, text_cond), return_dict=False)[0]
+            prediction = self.unet(model_input, t, **conditioning, return_dict=False)[0]
             if self.scheduler.config.get("model_prediction_type") == "sample":
                 sigma = self.scheduler.sigmas[self.scheduler.step_index]
                 prediction = (torch.cat([latents] * 3) - prediction) / sigma

@@ -18,8 +18,13 @@ from idiff.pretrained import pipeline_subfolder
 __all__ = ["build_unet", "unet_conditioning", "widen_conv_in"]
 
 
-def unet_conditioning(unet: UNet2DConditionModel, text: torch.Tensor) -> dict[str, torch.Tensor]:
+def unet_conditioning(
+    unet: UNet2DConditionModel, text: torch.Tensor, mask: torch.Tensor | None = None
+) -> dict[str, torch.Tensor]:
     """The UNet's keyword arguments for instruction embeddings ``text`` (B, 77, D).
+
+    ``mask`` (B, 77, True = attend), when given, limits cross-attention to the instruction's own tokens
+    (``encoder_attention_mask``; see :func:`idiff.text.instruction_mask`).
 
     Every UNet cross-attends to the token states (``encoder_hidden_states``), as SD does. A UNet built with
     ``class_embed_type: projection`` also gets a pooled instruction embedding added to its timestep embedding
@@ -30,6 +35,8 @@ def unet_conditioning(unet: UNet2DConditionModel, text: torch.Tensor) -> dict[st
     (docs/architecture.md, "Conditioning a small model").
     """
     kwargs = {"encoder_hidden_states": text}
+    if mask is not None:
+        kwargs["encoder_attention_mask"] = mask
     if getattr(getattr(unet, "config", None), "class_embed_type", None) == "projection":  # stubs have no config
         kwargs["class_labels"] = text[:, -1]
     return kwargs
