@@ -96,22 +96,24 @@ def build_text_encoder(
         return CLIPTextModel(config)
 
 
+def _tokenize(tokenizer: CLIPTokenizer, instructions: list[str]):
+    """Token ids and attention mask, padded to the CLIP context (as SD does)."""
+    return tokenizer(
+        instructions, padding="max_length", max_length=tokenizer.model_max_length, truncation=True, return_tensors="pt"
+    )
+
+
 def instruction_mask(tokenizer: CLIPTokenizer, instructions: list[str], device: torch.device) -> torch.Tensor:
     """(B, 77) bool: True at the instruction's own tokens (start, words, first end token), False at padding.
 
     Passed to the UNet as ``encoder_attention_mask`` when ``model.mask_padding`` is set, so cross-attention
     spreads over the dozen tokens of an instruction rather than over 77 positions that are mostly padding.
     """
-    return tokenizer(
-        instructions, padding="max_length", max_length=tokenizer.model_max_length, truncation=True, return_tensors="pt"
-    ).attention_mask.to(device=device, dtype=torch.bool)
+    return _tokenize(tokenizer, instructions).attention_mask.to(device=device, dtype=torch.bool)
 
 
 def encode_instructions(
     tokenizer: CLIPTokenizer, text_encoder: CLIPTextModel, instructions: list[str], device: torch.device
 ) -> torch.Tensor:
     """Last hidden states of the text encoder for each instruction, padded to the CLIP context (as SD does)."""
-    ids = tokenizer(
-        instructions, padding="max_length", max_length=tokenizer.model_max_length, truncation=True, return_tensors="pt"
-    ).input_ids.to(device)
-    return text_encoder(ids)[0]
+    return text_encoder(_tokenize(tokenizer, instructions).input_ids.to(device))[0]

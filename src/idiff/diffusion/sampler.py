@@ -90,6 +90,8 @@ class GuidedSampler:
             [source_latents if use_image else torch.zeros_like(source_latents) for use_image, _ in self.conditions]
         )
         text_cond = torch.cat([text_embeddings if use_text else null_text for _, use_text in self.conditions])
+        if (text_mask is None) != (null_text_mask is None):
+            raise ValueError("GuidedSampler: pass both text_mask and null_text_mask, or neither")
         mask_cond = None
         if text_mask is not None and null_text_mask is not None:
             null_mask = null_text_mask.expand_as(text_mask)

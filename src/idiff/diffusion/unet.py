@@ -30,9 +30,8 @@ def unet_conditioning(
     ``class_embed_type: projection`` also gets a pooled instruction embedding added to its timestep embedding
     (as Imagen and SDXL add pooled text): the state of the last position, which the causal CLIP encoder computes
     from the whole padded instruction. Through the ResNet blocks' timestep path (FiLM with
-    ``resnet_time_scale_shift: scale_shift``) it switches whole feature channels on and off, a much easier thing
-    for a small model trained from scratch to learn than "attend to the token that names this joint"
-    (docs/architecture.md, "Conditioning a small model").
+    ``resnet_time_scale_shift: scale_shift``) it can switch whole feature channels on and off. It did not make
+    the tiny default localise at the budgets tried (docs/architecture.md, "Conditioning a small model").
     """
     kwargs = {"encoder_hidden_states": text}
     if mask is not None:
