@@ -73,9 +73,17 @@ def build_text_encoder(
     num_hidden_layers: int = 2,
     num_attention_heads: int = 4,
     intermediate_size: int = 128,
+    token_embedding_std: float | None = None,
     seed: int = 0,
 ) -> CLIPTextModel:
-    """A CLIP text encoder: ``<pretrained_path>/text_encoder`` when given, else a small random one."""
+    """A CLIP text encoder: ``<pretrained_path>/text_encoder`` when given, else a small random one.
+
+    ``token_embedding_std`` (random encoders only) re-initialises the token embeddings with this standard
+    deviation. CLIP's own initialisation (0.02) lets the first attention layer's output swamp each token's
+    identity: at a joint name's position, "nose" and "right ankle" instructions then have hidden states with
+    cosine similarity 0.93-0.95, so the UNet can hardly tell them apart; at 1.0 they are 0.0-0.4 apart
+    (docs/architecture.md, "Conditioning a small model").
+    """
     if pretrained_path:
         folder = pipeline_subfolder(pretrained_path, "text_encoder")
         return CLIPTextModel.from_pretrained(folder, local_files_only=True)
@@ -93,7 +101,10 @@ def build_text_encoder(
     )
     with torch.random.fork_rng():
         torch.manual_seed(seed)
-        return CLIPTextModel(config)
+        model = CLIPTextModel(config)
+        if token_embedding_std is not None:
+            torch.nn.init.normal_(model.get_input_embeddings().weight, std=token_embedding_std)
+    return model
 
 
 def _tokenize(tokenizer: CLIPTokenizer, instructions: list[str]):
