@@ -64,3 +64,18 @@ def test_ddp_fit_with_two_cpu_processes_writes_one_checkpoint(tiny_argv, tmp_pat
     argv = [sys.executable, "-m", "idiff.cli", "fit", "strategy=ddp", "trainer.devices=2", *tiny_argv]
     subprocess.run(argv, cwd=tmp_path, check=True, capture_output=True, timeout=600)
     assert len(list(tmp_path.glob("runs/fit/*/checkpoints/last.ckpt"))) == 1
+
+
+def test_a_plugins_data_error_is_one_line_naming_the_file(tiny_argv, tmp_path, capsys):
+    # Plugins raise idiff.tasks.api.DataError subclasses; the CLI prints them as one line, not a traceback.
+    annotations = tmp_path / "data" / "keypoints" / "annotations"
+    annotations.mkdir(parents=True)
+    for split in ("train2017", "val2017"):
+        (annotations / f"person_keypoints_{split}.json").write_text('{"images": [], "annotations": [')
+    with pytest.raises(SystemExit) as exit_info:
+        main(["fit", *tiny_argv, "~data.mixture.referring_segmentation", "~data.mixture.semantic_segmentation"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    errors = [line for line in err.splitlines() if line.startswith("idiff: error: ")]
+    assert len(errors) == 1 and "person_keypoints_train2017.json: not valid JSON" in errors[0]

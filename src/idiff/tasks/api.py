@@ -18,7 +18,9 @@ from typing import Any, ClassVar
 import numpy as np
 from torch.utils.data import Dataset
 
-__all__ = ["EditRequest", "EditSample", "GuidanceScales", "Task", "TaskConfig", "TaskContext"]
+from idiff.errors import DataError
+
+__all__ = ["DataError", "EditRequest", "EditSample", "GuidanceScales", "Task", "TaskConfig", "TaskContext"]
 
 
 @dataclass

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from idiff.tasks.api import DataError
 from pycocotools.coco import COCO
 
 from idiff_keypoints.layouts import KeypointLayout
@@ -38,7 +39,7 @@ __all__ = [
 DEFAULT_ANNOTATION_PATTERN = "annotations/person_keypoints_{split}.json"
 
 
-class CocoKeypointsError(ValueError):
+class CocoKeypointsError(DataError, ValueError):
     """A COCO keypoint file is missing or malformed; the message names the file and the key."""
 
 

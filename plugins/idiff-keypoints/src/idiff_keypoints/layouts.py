@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from idiff.tasks.api import DataError
 
 __all__ = [
     "COCO_KEYPOINT_NAMES",
@@ -83,7 +84,7 @@ COCO_SIGMAS: tuple[float, ...] = tuple(
 DEFAULT_UNKNOWN_SIGMA: float = 0.05
 
 
-class LayoutError(ValueError):
+class LayoutError(DataError, ValueError):
     """A keypoint category is malformed (missing ``keypoints``, bad skeleton, wrong sigma count)."""
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from idiff.tasks.api import DataError
 from PIL import Image
 
 from idiff_segmentation.ade20k_classes import ADE20K_CLASSES
@@ -43,7 +44,7 @@ __all__ = [
 IGNORE_INDEX = 255
 
 
-class LabelMapError(ValueError):
+class LabelMapError(DataError, ValueError):
     """A label-map dataset is missing or malformed; the message names the file or folder."""
 
 

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from idiff.tasks.api import DataError
 
 from idiff_segmentation.masks import segmentation_mask
 from idiff_segmentation.safepickle import load_plain_pickle
@@ -57,7 +58,7 @@ DEFAULT_SPLIT_BY: dict[str, str] = {"refcoco": "unc", "refcoco+": "unc", "refcoc
 DEFAULT_IMAGE_PATTERN = "images/train2014/COCO_train2014_{image_id:012d}.jpg"
 
 
-class ReferError(ValueError):
+class ReferError(DataError, ValueError):
     """A REFER / gRefCOCO file is missing or malformed; the message names the file and the key."""
 
 

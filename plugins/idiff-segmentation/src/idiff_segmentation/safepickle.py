@@ -15,13 +15,15 @@ import pickle
 from pathlib import Path
 from typing import Any
 
+from idiff.tasks.api import DataError
+
 __all__ = ["PlainUnpickler", "UnsafePickleError", "load_plain_pickle"]
 
 _PLAIN_ATOMS = (str, int, float, bool, type(None))
 _PLAIN_CONTAINERS = (dict, list, tuple, set, frozenset)
 
 
-class UnsafePickleError(ValueError):
+class UnsafePickleError(DataError, ValueError):
     """A pickle asked for something other than plain containers, strings and numbers; the message names the file."""
 
 
