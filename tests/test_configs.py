@@ -9,6 +9,7 @@ import pytest
 from omegaconf import OmegaConf
 
 from idiff.cli import compose_config, main
+from idiff.errors import ConfigError
 from idiff.tasks.factory import task_config
 
 GROUPS = ("stage", "model", "data", "trainer", "strategy", "sampler", "experiment")
@@ -50,6 +51,14 @@ def test_bad_task_value_names_the_key():
 
     with pytest.raises(Exception, match="max_test_requests"):
         task_config("keypoints", KeypointsTask.Config, {"max_test_requests": "many"})
+
+
+@pytest.mark.parametrize("value", ["-1.0", "nan"])
+def test_negative_guidance_is_refused_naming_the_key(value):
+    from idiff_keypoints.task import KeypointsTask
+
+    with pytest.raises(ConfigError, match=r"task 'keypoints': guidance.text=.*must be >= 0"):
+        task_config("keypoints", KeypointsTask.Config, {"guidance": {"text": value}})
 
 
 @pytest.mark.parametrize(

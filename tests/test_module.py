@@ -9,6 +9,7 @@ from omegaconf import OmegaConf
 
 from idiff.diffusion.conditioning import ConditioningDropout
 from idiff.diffusion.unet import unet_conditioning, widen_conv_in
+from idiff.errors import TrainingError
 from idiff.module import DiffusionModule
 
 
@@ -114,3 +115,13 @@ def test_ema_tracks_the_unet_only_and_lands_in_the_checkpoint(idiff_config):
     checkpoint: dict = {}
     module.on_save_checkpoint(checkpoint)
     assert "ema" in checkpoint
+
+
+def test_a_non_finite_loss_stops_training_naming_the_step_and_batch(idiff_config):
+    module = tiny_module(idiff_config)
+    source = torch.zeros(2, 3, 32, 32)
+    target = source.clone()
+    target[1, 0, 0, 0] = float("nan")  # one corrupt pixel in the batch
+    batch = {"source": source, "target": target, "instruction": ["Circle the nose in red.", "Circle the hip in red."]}
+    with pytest.raises(TrainingError, match=r"loss is nan at global step 0 \(batch 7 .*'Circle the nose in red\.'"):
+        module.training_step(batch, 7)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "DataError", "IdiffError", "PluginError"]
+__all__ = ["ConfigError", "DataError", "IdiffError", "PluginError", "TrainingError"]
 
 
 class IdiffError(Exception):
@@ -19,3 +19,7 @@ class DataError(IdiffError):
 
 class PluginError(IdiffError):
     """A task plugin that is unknown, broken, or does not honour the contract."""
+
+
+class TrainingError(IdiffError):
+    """Training cannot go on (e.g. a non-finite loss): names the step and the batch."""

@@ -25,6 +25,7 @@ from idiff.codecs import build_codec
 from idiff.diffusion.conditioning import ConditioningDropout
 from idiff.diffusion.sampler import GuidedSampler, build_inference_scheduler
 from idiff.diffusion.unet import build_unet, unet_conditioning
+from idiff.errors import TrainingError
 from idiff.text import build_text_encoder, build_tokenizer, encode_instructions, instruction_mask
 
 __all__ = ["DiffusionModule", "min_snr_weights"]
@@ -144,6 +145,13 @@ class DiffusionModule(L.LightningModule):
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
         loss = self.diffusion_loss(batch["source"], batch["target"], batch["instruction"])
+        if not torch.isfinite(loss):
+            first = batch["instruction"][0] if batch["instruction"] else ""
+            raise TrainingError(
+                f"training loss is {loss.item()} at global step {self.global_step} (batch {batch_idx} of the epoch, "
+                f"first instruction {first!r}); the weights of this step were not updated and the last checkpoint "
+                "is intact. Lower stage.optimizer.lr, or check the data of that batch"
+            )
         self.log("train/loss", loss, prog_bar=True, batch_size=batch["source"].shape[0])
         return loss
 

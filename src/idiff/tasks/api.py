@@ -56,6 +56,11 @@ class GuidanceScales:
     text: float = 5.0
     image: float = 1.25
 
+    def __post_init__(self) -> None:
+        for key in ("text", "image"):
+            if not float(getattr(self, key)) >= 0:  # also refuses NaN
+                raise ValueError(f"guidance.{key}={getattr(self, key)}: guidance scales must be >= 0 (1 = no guidance)")
+
 
 @dataclass
 class TaskConfig:
