@@ -29,6 +29,7 @@ from idiff.cli import compose_config
 from idiff.diffusion.unet import unet_conditioning
 from idiff.module import DiffusionModule
 
+RED = torch.tensor([1.0, -1.0, -1.0])[:, None, None]
 WORDS = ("Circle the nose of the people with the color red.", "Circle the left ankle of the people with the color red.")
 
 
@@ -40,13 +41,12 @@ def disks(size: int = 64) -> torch.Tensor:
 
 def make_batch(n: int, places: torch.Tensor, generator: torch.Generator | None = None):
     """Sources, targets (red disk at the named place), instructions and the word index of each."""
-    red = torch.tensor([1.0, -1.0, -1.0])[:, None, None]
     size = places.shape[-1]
     source = torch.rand(n, 3, 1, 1, generator=generator) * 1.4 - 0.7
     source = source + 0.1 * torch.randn(n, 3, size, size, generator=generator)
     word = torch.randint(0, 2, (n,), generator=generator)
     mask = places[word][:, None]
-    return source, source * (1 - mask) + red * mask, [WORDS[k] for k in word], word
+    return source, source * (1 - mask) + RED * mask, [WORDS[k] for k in word], word
 
 
 def main() -> None:
@@ -96,7 +96,7 @@ def main() -> None:
             if model.residual:
                 x0 = x0 + source_latents * model.codec.scaling_factor
             image = model.codec.decode(x0).cpu()
-            distance = (image - torch.tensor([1.0, -1.0, -1.0])[:, None, None]).norm(dim=1)
+            distance = (image - RED).norm(dim=1)
             per_place = (distance[:, None] * places).sum((-1, -2)) / places.sum((-1, -2))
             counts.append(int((per_place.argmin(1) == word).sum()))
         return counts

@@ -82,7 +82,7 @@ def build_text_encoder(
     deviation. CLIP's own initialisation (0.02) lets the first attention layer's output swamp each token's
     identity: at a joint name's position, "nose" and "right ankle" instructions then have hidden states with
     cosine similarity 0.93-0.95, so the UNet can hardly tell them apart; at 1.0 they are 0.0-0.4 apart
-    (docs/architecture.md, "Conditioning a small model").
+    (docs/architecture.md, "Where the default stands").
     """
     if pretrained_path:
         folder = pipeline_subfolder(pretrained_path, "text_encoder")

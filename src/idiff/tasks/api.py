@@ -57,9 +57,9 @@ class GuidanceScales:
     image: float = 1.25
 
     def __post_init__(self) -> None:
-        for key in ("text", "image"):
-            if not float(getattr(self, key)) >= 0:  # also refuses NaN
-                raise ValueError(f"guidance.{key}={getattr(self, key)}: guidance scales must be >= 0 (1 = no guidance)")
+        for key, scale in (("text", self.text), ("image", self.image)):
+            if not float(scale) >= 0:  # also refuses NaN
+                raise ValueError(f"guidance.{key}={scale}: guidance scales must be >= 0 (1 = no guidance)")
 
 
 @dataclass
