@@ -10,7 +10,7 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from idiff.checkpoints import export_weights, find_latest_checkpoint, load_module, resolve_checkpoint
+from idiff.checkpoints import export_weights, find_latest_checkpoint, init_weights, load_module, resolve_checkpoint
 from idiff.errors import ConfigError
 from idiff.module import DiffusionModule
 
@@ -64,3 +64,24 @@ def test_latest_checkpoint_is_the_newest_fit_run(tmp_path):
     assert find_latest_checkpoint(tmp_path).parts[-3] == "2026-01-02_00-00-00"
     with pytest.raises(ConfigError, match="no such file"):
         resolve_checkpoint(str(tmp_path / "missing.ckpt"), tmp_path)
+
+
+def test_init_weights_starts_from_the_file_and_restarts_the_ema(module, idiff_config, tmp_path):
+    path = export_weights(module, tmp_path / "w.safetensors", half=False)
+    cfg = idiff_config("fit")
+    plain = {k: OmegaConf.to_container(cfg[k], resolve=True) for k in ("model", "stage", "sampler")}
+    fresh = DiffusionModule(**plain, seed=1)
+    init_weights(fresh, path)
+    module.use_ema_weights()
+    for (name, a), b in zip(module.state_dict().items(), fresh.state_dict().values(), strict=True):
+        torch.testing.assert_close(a, b, msg=name)
+    for shadow, p in zip(fresh.ema.shadow_params, fresh.unet.parameters(), strict=True):
+        torch.testing.assert_close(shadow, p)
+
+
+def test_init_weights_of_another_architecture_names_the_file(module, idiff_config, tmp_path):
+    path = export_weights(module, tmp_path / "w.safetensors", half=False)
+    cfg = idiff_config("fit", "model.unet.block_out_channels=[32,32]")
+    plain = {k: OmegaConf.to_container(cfg[k], resolve=True) for k in ("model", "stage", "sampler")}
+    with pytest.raises(ConfigError, match=r"init_weights=.*w\.safetensors: weights do not fit"):
+        init_weights(DiffusionModule(**plain, seed=0), path)

@@ -17,7 +17,14 @@ from idiff.errors import ConfigError
 from idiff.files import atomic_write_bytes
 from idiff.module import DiffusionModule
 
-__all__ = ["REFERENCE_CHECKPOINT", "export_weights", "find_latest_checkpoint", "load_module", "resolve_checkpoint"]
+__all__ = [
+    "REFERENCE_CHECKPOINT",
+    "export_weights",
+    "find_latest_checkpoint",
+    "init_weights",
+    "load_module",
+    "resolve_checkpoint",
+]
 
 REFERENCE_CHECKPOINT = "reference-keypoints.safetensors"
 
@@ -98,6 +105,21 @@ def load_module(path: str | Path) -> DiffusionModule:
     module.load_state_dict(checkpoint["state_dict"])
     module.on_load_checkpoint(checkpoint)
     return module
+
+
+def init_weights(module: DiffusionModule, path: str | Path) -> None:
+    """Start ``module`` from the weights in ``path`` (a ``.ckpt`` or ``.safetensors`` of the same model).
+
+    Fine-tuning, not resuming: the optimizer and step count start afresh; the EMA restarts from the loaded UNet.
+    """
+    source = load_module(path)
+    try:
+        module.load_state_dict(source.state_dict())
+    except RuntimeError as err:
+        first = str(err).strip().splitlines()[0]
+        raise ConfigError(f"init_weights={path}: weights do not fit the configured model ({first})") from err
+    if module.ema is not None:
+        module.ema = type(module.ema)(module.unet.parameters(), decay=module.ema.decay)
 
 
 def main(argv: list[str] | None = None) -> None:

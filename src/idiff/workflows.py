@@ -16,7 +16,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
 from omegaconf import DictConfig, OmegaConf
 
-from idiff.checkpoints import find_latest_checkpoint, load_module, resolve_checkpoint
+from idiff.checkpoints import find_latest_checkpoint, init_weights, load_module, resolve_checkpoint
 from idiff.data.datamodule import MixtureDataModule, RequestDataModule
 from idiff.errors import ConfigError
 from idiff.evaluation import TaskEvaluation
@@ -55,6 +55,8 @@ def fit(cfg: DictConfig, run_dir: Path) -> Path:
     atomic_write_bytes(run_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True).encode())
     module = DiffusionModule(_plain(cfg.model), _plain(cfg.stage), _plain(cfg.sampler), seed=cfg.seed)
     _check_resolution(cfg, module)
+    if cfg.get("init_weights"):
+        init_weights(module, resolve_checkpoint(cfg.init_weights, cfg.paths.runs_dir))
     datamodule = MixtureDataModule(
         mixture_tasks(cfg), _plain(cfg.data.mixture), cfg.data.batch_size, cfg.data.num_workers, cfg.seed
     )
