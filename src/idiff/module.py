@@ -19,10 +19,11 @@ import lightning as L
 import torch
 import torch.nn.functional as F
 from diffusers import DDPMScheduler
-from diffusers.training_utils import EMAModel, compute_snr
+from diffusers.training_utils import compute_snr
 
 from idiff.codecs import build_codec
 from idiff.diffusion.conditioning import ConditioningDropout
+from idiff.diffusion.ema import LerpEMA
 from idiff.diffusion.sampler import GuidedSampler, build_inference_scheduler
 from idiff.diffusion.unet import build_unet, unet_conditioning
 from idiff.errors import TrainingError
@@ -79,7 +80,7 @@ class DiffusionModule(L.LightningModule):
             self.unet.enable_gradient_checkpointing()
         self.noise_scheduler = DDPMScheduler(**model["noise_schedule"])
         self.dropout = ConditioningDropout(**stage["dropout"])
-        self.ema = EMAModel(self.unet.parameters(), decay=stage["ema_decay"]) if stage.get("ema_decay") else None
+        self.ema = LerpEMA(self.unet.parameters(), decay=stage["ema_decay"]) if stage.get("ema_decay") else None
         self.residual = bool(model.get("residual", False))
         self.mask_padding = bool(model.get("mask_padding", False))
         self._null_text: torch.Tensor | None = None

@@ -1,0 +1,104 @@
+"""Sampling time per image: idiff's ``DiffusionModule.generate`` against diffusers' InstructPix2Pix pipeline.
+
+Both get the same components (a copy each: UNet, AutoencoderKL, CLIP text encoder and tokenizer, Euler ancestral
+scheduler), the same steps, batch, guidance scales, seed and the InstructPix2Pix guidance formula, so they must
+produce the same images (the largest pixel difference is printed; tests/test_sampler.py asserts it). Runs
+alternate (ours, pipeline, ours, ...); the table gives the median seconds per image and the ratio ours / pipeline.
+
+    python bench/sampling.py --batch 8 --steps 20 --repeats 3
+
+Trailing arguments are Hydra overrides of the model (default: the tiny UNet of conf/model/tiny.yaml over a small
+random AutoencoderKL at 64 px). Results: BENCHMARKS.md ("Sampling").
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import statistics
+import time
+
+import torch
+from diffusers import StableDiffusionInstructPix2PixPipeline
+from omegaconf import OmegaConf
+
+from idiff.cli import compose_config
+from idiff.module import DiffusionModule
+
+SMALL_VAE = [
+    "model.codec.kind=autoencoder_kl",
+    "+model.codec.block_out_channels=[32,64,64]",
+    "+model.codec.latent_channels=4",
+    "+model.codec.norm_num_groups=32",
+    "+model.codec.down_block_types=[DownEncoderBlock2D,DownEncoderBlock2D,DownEncoderBlock2D]",
+    "+model.codec.up_block_types=[UpDecoderBlock2D,UpDecoderBlock2D,UpDecoderBlock2D]",
+    "model.residual=false",
+    "model.noise_schedule.prediction_type=epsilon",
+    "sampler.formula=instruct_pix2pix",
+]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--text-scale", type=float, default=7.5)
+    parser.add_argument("--image-scale", type=float, default=1.5)
+    parser.add_argument("overrides", nargs="*")
+    args = parser.parse_args()
+    cfg = compose_config("fit", [*SMALL_VAE, f"sampler.num_steps={args.steps}", *args.overrides])
+    config = OmegaConf.to_container(cfg, resolve=True)
+    module = DiffusionModule(config["model"], config["stage"], config["sampler"]).eval()
+    pipe = StableDiffusionInstructPix2PixPipeline(
+        vae=copy.deepcopy(module.codec.vae),
+        text_encoder=copy.deepcopy(module.text_encoder),
+        tokenizer=module.tokenizer,
+        unet=copy.deepcopy(module.unet),
+        scheduler=module_scheduler(module),
+        safety_checker=None,
+        feature_extractor=None,
+        requires_safety_checker=False,
+    )
+    pipe.set_progress_bar_config(disable=True)
+    size = config["model"]["resolution"]
+    images = torch.rand(args.batch, 3, size, size, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    prompts = [f"Circle the nose of the people with the color red, number {k}." for k in range(args.batch)]
+
+    def ours() -> torch.Tensor:
+        out = module.generate(images, prompts, args.text_scale, args.image_scale, torch.Generator().manual_seed(42))
+        return (out / 2 + 0.5).clamp(0, 1)
+
+    def theirs() -> torch.Tensor:
+        return pipe(
+            prompts,
+            image=images,
+            num_inference_steps=args.steps,
+            guidance_scale=args.text_scale,
+            image_guidance_scale=args.image_scale,
+            generator=torch.Generator().manual_seed(42),
+            output_type="pt",
+        ).images
+
+    difference = float((ours() - theirs()).abs().max())
+    times: dict[str, list[float]] = {"ours": [], "pipeline": []}
+    for _ in range(args.repeats):
+        for name, fn in (("ours", ours), ("pipeline", theirs)):
+            start = time.perf_counter()
+            fn()
+            times[name].append((time.perf_counter() - start) / args.batch)
+    mo, mp = statistics.median(times["ours"]), statistics.median(times["pipeline"])
+    print(f"largest pixel difference (0..1 scale): {difference:.2e}")
+    print("| UNet | batch | steps | threads | ours s/image | pipeline s/image | ours / pipeline |")
+    name, threads = config["model"]["name"], torch.get_num_threads()
+    print(f"| {name} | {args.batch} | {args.steps} | {threads} | {mo:.3f} | {mp:.3f} | {mo / mp:.2f} |")
+
+
+def module_scheduler(module: DiffusionModule):
+    from idiff.diffusion.sampler import build_inference_scheduler
+
+    return build_inference_scheduler(module.hparams["sampler"]["scheduler"], module.noise_scheduler.config)
+
+
+if __name__ == "__main__":
+    main()
