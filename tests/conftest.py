@@ -9,15 +9,26 @@ from diffusers import AutoencoderKL, EulerAncestralDiscreteScheduler, UNet2DCond
 from idiff.text import build_text_encoder, build_tokenizer
 
 
-@pytest.fixture
-def tiny_components() -> dict:
-    """UNet (8 -> 4 channels), VAE, CLIP text model + tokenizer, Euler ancestral scheduler; seeded."""
+def tiny_unet(in_channels: int = 8) -> UNet2DConditionModel:
+    """The tests' tiny SD-style UNet (4 latent channels out, 32-d cross-attention), seeded."""
     torch.manual_seed(0)
-    unet = UNet2DConditionModel(
-        block_out_channels=(32, 64), layers_per_block=1, sample_size=16, in_channels=8, out_channels=4,
+    return UNet2DConditionModel(
+        block_out_channels=(32, 64), layers_per_block=1, sample_size=16, in_channels=in_channels, out_channels=4,
         down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"), up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
         cross_attention_dim=32, attention_head_dim=8, norm_num_groups=32,
     )
+
+
+@pytest.fixture
+def make_tiny_unet():
+    """:func:`tiny_unet` as a fixture: ``make_tiny_unet(in_channels=4)`` is a text-to-image UNet."""
+    return tiny_unet
+
+
+@pytest.fixture
+def tiny_components() -> dict:
+    """UNet (8 -> 4 channels), VAE, CLIP text model + tokenizer, Euler ancestral scheduler; seeded."""
+    unet = tiny_unet(8)
     torch.manual_seed(0)
     vae = AutoencoderKL(
         block_out_channels=[32, 64], in_channels=3, out_channels=3, latent_channels=4, norm_num_groups=32,
@@ -28,3 +39,34 @@ def tiny_components() -> dict:
     scheduler = EulerAncestralDiscreteScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear")
     return {"unet": unet.eval(), "vae": vae.eval(), "text_encoder": text_encoder.eval(), "tokenizer": build_tokenizer(),
             "scheduler": scheduler}
+
+
+
+@pytest.fixture
+def make_vae_module(idiff_config):
+    """Factory of tiny SD-style DiffusionModules: random AutoencoderKL codec, epsilon prediction, no residual."""
+    from omegaconf import OmegaConf
+
+    from idiff.module import DiffusionModule
+
+    vae = ["model.codec.kind=autoencoder_kl", "+model.codec.block_out_channels=[32,64]",
+           "+model.codec.norm_num_groups=32", "+model.codec.down_block_types=[DownEncoderBlock2D,DownEncoderBlock2D]",
+           "+model.codec.up_block_types=[UpDecoderBlock2D,UpDecoderBlock2D]", "model.residual=false",
+           "model.noise_schedule.prediction_type=epsilon"]
+
+    def make(*overrides: str) -> DiffusionModule:
+        cfg = idiff_config("fit", *vae, *overrides)
+        groups = ("model", "stage", "sampler")
+        return DiffusionModule(**{k: OmegaConf.to_container(cfg[k], resolve=True) for k in groups})
+
+    return make
+
+
+@pytest.fixture
+def vae_module(make_vae_module):
+    """A tiny SD-style module sampling with the InstructPix2Pix formula, whose raw UNet has moved off its EMA."""
+    module = make_vae_module("sampler.formula=instruct_pix2pix")
+    with torch.no_grad():  # the EMA keeps the initial weights
+        for p in module.unet.parameters():
+            p.add_(0.01)
+    return module.eval()

@@ -6,11 +6,13 @@ whose metadata holds the module's hyper-parameters as JSON (the shipped referenc
 
 from __future__ import annotations
 
+import copy
 import json
 from importlib import resources
 from pathlib import Path
 
 import torch
+from diffusers import UNet2DConditionModel
 from safetensors.torch import load_file, save
 
 from idiff.errors import ConfigError
@@ -19,6 +21,7 @@ from idiff.module import DiffusionModule
 
 __all__ = [
     "REFERENCE_CHECKPOINT",
+    "ema_unet",
     "export_weights",
     "find_latest_checkpoint",
     "init_weights",
@@ -66,13 +69,19 @@ def resolve_checkpoint(ckpt: str | None, runs_dir: str | Path) -> Path:
             return path.resolve()
 
 
+def ema_unet(module: DiffusionModule, use_ema: bool = True) -> UNet2DConditionModel:
+    """A copy of the module's UNet holding the EMA weights (when ``use_ema`` and the module keeps an EMA)."""
+    unet = copy.deepcopy(module.unet)
+    if use_ema and module.ema is not None:
+        module.ema.copy_to(unet.parameters())
+    return unet
+
+
 def export_weights(module: DiffusionModule, path: str | Path, use_ema: bool = True, half: bool = True) -> Path:
     """Write the module's weights (EMA UNet when ``use_ema``) and hyper-parameters as one safetensors file."""
-    state = {k: v.detach().cpu().contiguous() for k, v in module.state_dict().items()}
-    if use_ema and module.ema is not None:
-        names = [n for n, p in module.unet.named_parameters()]
-        for name, shadow in zip(names, module.ema.shadow_params, strict=True):
-            state[f"unet.{name}"] = shadow.detach().cpu().contiguous()
+    state = dict(module.state_dict())
+    state.update({f"unet.{k}": v for k, v in ema_unet(module, use_ema).state_dict().items()})
+    state = {k: v.detach().cpu().contiguous() for k, v in state.items()}
     if half:
         state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
     metadata = {"hyper_parameters": json.dumps(dict(module.hparams)), "format": "idiff-weights-1"}

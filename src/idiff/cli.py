@@ -1,7 +1,7 @@
 """The ``idiff`` command: ``idiff <verb> [hydra overrides]``.
 
-Verbs: ``fit``, ``validate``, ``test``, ``predict`` (Hydra apps over the configs in ``idiff.conf``) and ``tasks``
-(the installed task plugins). The selected task's config schema comes from its plugin's entry point and is
+Verbs: ``fit``, ``validate``, ``test``, ``predict``, ``export`` (Hydra apps over the configs in ``idiff.conf``) and
+``tasks`` (the installed task plugins). The selected task's config schema comes from its plugin's entry point and is
 registered as ``task/<name>`` before Hydra composes, so ``task=<name> task.<option>=...`` works from any install.
 """
 
@@ -21,7 +21,7 @@ from idiff.tasks.registry import TaskRegistry
 
 __all__ = ["compose_config", "main"]
 
-VERBS = ("fit", "validate", "test", "predict", "tasks")
+VERBS = ("fit", "validate", "test", "predict", "export", "tasks")
 USAGE = """usage: idiff <verb> [key=value ...]
 
 verbs:
@@ -29,6 +29,7 @@ verbs:
   validate   generate, decode and score the selected task with a checkpoint (ckpt=latest|reference|PATH)
   test       same as validate, on the task's test requests; prints and saves the metric table
   predict    edit your own images: input=PATH|DIR|GLOB instruction="..."
+  export     write a checkpoint as a diffusers pipeline folder: output=DIR (format=diffusers|original|idiff)
   tasks      list installed task plugins
 
 examples:
@@ -89,6 +90,10 @@ def _run(cfg: DictConfig, run_dir: Path) -> None:
             workflows.evaluate(cfg, run_dir, cfg.command)
         case "predict":
             workflows.predict(cfg, run_dir)
+        case "export":
+            from idiff.export import export
+
+            export(cfg)
 
 
 @hydra.main(config_path="pkg://idiff.conf", config_name="config", version_base="1.3")

@@ -16,7 +16,7 @@ from diffusers import AutoencoderKL
 from torch import nn
 
 from idiff.errors import ConfigError
-from idiff.pretrained import pipeline_subfolder
+from idiff.pretrained import PretrainedSource, as_pretrained_source
 
 __all__ = ["AutoencoderKLCodec", "Codec", "SpaceToDepthCodec", "build_codec"]
 
@@ -88,19 +88,22 @@ class AutoencoderKLCodec(Codec):
         return self.vae.decode(latents / self.scaling_factor).sample.clamp(-1, 1)
 
 
-def build_codec(kind: str, pretrained_path: str | None = None, factor: int = 4, **vae_kwargs: object) -> Codec:
+def build_codec(
+    kind: str, pretrained_path: str | PretrainedSource | None = None, factor: int = 4, **vae_kwargs: object
+) -> Codec:
     """Build the codec named by ``model.codec.kind``: ``space_to_depth`` or ``autoencoder_kl``.
 
-    ``autoencoder_kl`` loads ``<pretrained_path>/vae`` (a diffusers folder) or, without a path, builds a random
-    VAE from ``vae_kwargs`` (tests and benchmarks only: a random VAE cannot reconstruct images).
+    ``autoencoder_kl`` loads the VAE of ``pretrained_path`` (a diffusers folder's ``vae/`` or an original single
+    file, see :mod:`idiff.pretrained`) or, without a path, builds a random VAE from ``vae_kwargs`` (tests and
+    benchmarks only: a random VAE cannot reconstruct images).
     """
     match kind:
         case "space_to_depth":
             return SpaceToDepthCodec(factor)
         case "autoencoder_kl":
-            if pretrained_path:
-                folder = pipeline_subfolder(pretrained_path, "vae")
-                return AutoencoderKLCodec(AutoencoderKL.from_pretrained(folder, local_files_only=True))
+            source = as_pretrained_source(pretrained_path)
+            if source is not None:
+                return AutoencoderKLCodec(source.load("vae", AutoencoderKL))
             return AutoencoderKLCodec(AutoencoderKL(**vae_kwargs))
         case _:
             raise ConfigError(f"model.codec.kind: unknown codec {kind!r}; allowed: space_to_depth, autoencoder_kl")

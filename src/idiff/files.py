@@ -5,14 +5,24 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
-__all__ = ["atomic_write_bytes", "atomic_write_json", "atomic_write_png"]
+__all__ = ["atomic_folder", "atomic_write_bytes", "atomic_write_json", "atomic_write_png"]
+
+
+def _umask_mode(mode: int) -> int:
+    """``mode`` less the process umask: what ``open`` / ``mkdir`` would give (mkstemp / mkdtemp give 0600 / 0700)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return mode & ~umask
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
@@ -25,6 +35,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, _umask_mode(0o666))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -42,3 +53,33 @@ def atomic_write_png(path: str | Path, image: np.ndarray) -> Path:
     buffer = io.BytesIO()
     Image.fromarray(image).save(buffer, format="PNG")
     return atomic_write_bytes(path, buffer.getvalue())
+
+
+@contextmanager
+def atomic_folder(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary folder beside ``path``; when the block succeeds it replaces ``path`` whole.
+
+    An existing ``path`` is moved aside, the new folder renamed into place, then the old one deleted. If the block
+    or the rename fails, ``path`` is left as it was and the temporary folder is removed.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    os.chmod(tmp, _umask_mode(0o777))
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    aside = tmp.with_name(tmp.name + ".old") if path.exists() else None
+    if aside is not None:
+        os.replace(path, aside)
+    try:
+        os.replace(tmp, path)
+    except BaseException:
+        if aside is not None:
+            os.replace(aside, path)
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if aside is not None:
+        shutil.rmtree(aside) if aside.is_dir() else aside.unlink()

@@ -27,6 +27,7 @@ from idiff.diffusion.ema import LerpEMA
 from idiff.diffusion.sampler import GuidedSampler, build_inference_scheduler
 from idiff.diffusion.unet import build_unet, unet_conditioning
 from idiff.errors import TrainingError
+from idiff.pretrained import PretrainedSource
 from idiff.text import build_text_encoder, build_tokenizer, encode_instructions, instruction_mask
 
 __all__ = ["DiffusionModule", "min_snr_weights"]
@@ -62,7 +63,7 @@ class DiffusionModule(L.LightningModule):
     def __init__(self, model: dict[str, Any], stage: dict[str, Any], sampler: dict[str, Any], seed: int = 0) -> None:
         super().__init__()
         self.save_hyperparameters()
-        pretrained = model.get("pretrained_path")
+        pretrained = PretrainedSource.from_model_config(model)  # a diffusers folder or an original single file
         self.codec = build_codec(pretrained_path=pretrained, **model["codec"])
         self.tokenizer = build_tokenizer(pretrained)
         self.text_encoder = build_text_encoder(pretrained, seed=seed, **model.get("text_encoder", {}))

@@ -5,7 +5,7 @@ rebuilt from the byte-pair vocabulary that ships inside the ``open_clip_torch`` 
 (``bpe_simple_vocab_16e6.txt.gz``, the file OpenAI's CLIP reads), following OpenAI's ``SimpleTokenizer``: the
 same 49,408 tokens in the same order, hence the same ids as ``openai/clip-vit-large-patch14``'s tokenizer.
 The embedded default uses a small randomly initialised :class:`~transformers.CLIPTextModel`; real weights come
-from a local diffusers folder (``text_encoder/`` and ``tokenizer/``).
+from a local diffusers folder (``text_encoder/`` and ``tokenizer/``) or an original SD file (:mod:`idiff.pretrained`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import torch
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
 from idiff.errors import ConfigError
-from idiff.pretrained import pipeline_subfolder
+from idiff.pretrained import PretrainedSource, as_pretrained_source
 
 __all__ = ["build_text_encoder", "build_tokenizer", "clip_bpe_vocabulary", "encode_instructions", "instruction_mask"]
 
@@ -57,10 +57,11 @@ def clip_bpe_vocabulary() -> tuple[dict[str, int], list[tuple[str, str]]]:
     return {tok: i for i, tok in enumerate(tokens)}, merges
 
 
-def build_tokenizer(pretrained_path: str | None = None) -> CLIPTokenizer:
-    """A CLIP tokenizer: from ``<pretrained_path>/tokenizer`` when given, else from the bundled BPE vocabulary."""
-    if pretrained_path:
-        return CLIPTokenizer.from_pretrained(pipeline_subfolder(pretrained_path, "tokenizer"), local_files_only=True)
+def build_tokenizer(pretrained_path: str | PretrainedSource | None = None) -> CLIPTokenizer:
+    """A CLIP tokenizer: the pretrained source's ``tokenizer/`` when given, else from the bundled BPE vocabulary."""
+    source = as_pretrained_source(pretrained_path)
+    if source is not None:
+        return source.load("tokenizer", CLIPTokenizer)
     vocab, merges = clip_bpe_vocabulary()
     tokenizer = CLIPTokenizer(vocab=dict(vocab), merges=list(merges))
     tokenizer.model_max_length = CLIP_CONTEXT_LENGTH
@@ -68,7 +69,7 @@ def build_tokenizer(pretrained_path: str | None = None) -> CLIPTokenizer:
 
 
 def build_text_encoder(
-    pretrained_path: str | None = None,
+    pretrained_path: str | PretrainedSource | None = None,
     hidden_size: int = 64,
     num_hidden_layers: int = 2,
     num_attention_heads: int = 4,
@@ -76,7 +77,7 @@ def build_text_encoder(
     token_embedding_std: float | None = None,
     seed: int = 0,
 ) -> CLIPTextModel:
-    """A CLIP text encoder: ``<pretrained_path>/text_encoder`` when given, else a small random one.
+    """A CLIP text encoder: the pretrained source's (folder or single file) when given, else a small random one.
 
     ``token_embedding_std`` (random encoders only) re-initialises the token embeddings with this standard
     deviation. CLIP's own initialisation (0.02) lets the first attention layer's output swamp each token's
@@ -84,9 +85,9 @@ def build_text_encoder(
     cosine similarity 0.93-0.95, so the UNet can hardly tell them apart; at 1.0 they are 0.0-0.4 apart
     (docs/architecture.md, "Where the default stands").
     """
-    if pretrained_path:
-        folder = pipeline_subfolder(pretrained_path, "text_encoder")
-        return CLIPTextModel.from_pretrained(folder, local_files_only=True)
+    source = as_pretrained_source(pretrained_path)
+    if source is not None:
+        return source.load("text_encoder", CLIPTextModel)
     vocab, _ = clip_bpe_vocabulary()
     config = CLIPTextConfig(
         vocab_size=len(vocab),

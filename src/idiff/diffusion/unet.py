@@ -13,7 +13,7 @@ from diffusers import UNet2DConditionModel
 from torch import nn
 
 from idiff.errors import ConfigError
-from idiff.pretrained import pipeline_subfolder
+from idiff.pretrained import PretrainedSource, as_pretrained_source
 
 __all__ = ["build_unet", "unet_conditioning", "widen_conv_in"]
 
@@ -66,24 +66,26 @@ def build_unet(
     latent_channels: int,
     cross_attention_dim: int,
     sample_size: int,
-    pretrained_path: str | None = None,
+    pretrained_path: str | PretrainedSource | None = None,
     architecture: dict[str, Any] | None = None,
     seed: int = 0,
 ) -> UNet2DConditionModel:
     """The editing UNet: ``2 * latent_channels`` inputs (noisy target + source latent), ``latent_channels`` out.
 
-    With ``pretrained_path`` the UNet comes from ``<pretrained_path>/unet`` (a 4-channel text-to-image UNet is
-    widened; an 8-channel InstructPix2Pix / InstructDiffusion UNet is used as is). Otherwise a random UNet is
-    built from ``architecture`` (keyword arguments of :class:`~diffusers.UNet2DConditionModel`).
+    With ``pretrained_path`` (a diffusers folder or a :class:`~idiff.pretrained.PretrainedSource`) the UNet comes
+    from its ``unet/`` folder or from an original single file (a 4-channel text-to-image UNet is widened; an
+    8-channel InstructPix2Pix / InstructDiffusion UNet is used as is). Otherwise a random UNet is built from
+    ``architecture`` (keyword arguments of :class:`~diffusers.UNet2DConditionModel`).
     """
-    if pretrained_path:
-        folder = pipeline_subfolder(pretrained_path, "unet")
-        unet = UNet2DConditionModel.from_pretrained(folder, local_files_only=True)
+    source = as_pretrained_source(pretrained_path)
+    if source is not None:
+        unet = source.load("unet", UNet2DConditionModel)
         if unet.config.out_channels != latent_channels:
             raise ConfigError(
-                f"{folder}: UNet predicts {unet.config.out_channels} channels but the codec has {latent_channels}"
+                f"{source.where('unet')}: UNet predicts {unet.config.out_channels} channels but the codec has "
+                f"{latent_channels}"
             )
-        return widen_conv_in(unet, 2 * latent_channels)
+        return widen_conv_in(unet, 2 * latent_channels).train()  # loaders return eval mode; Lightning keeps it
     architecture = dict(architecture or {})
     if architecture.get("class_embed_type") == "projection":
         architecture.setdefault("projection_class_embeddings_input_dim", cross_attention_dim)
