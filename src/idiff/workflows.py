@@ -24,6 +24,7 @@ from idiff.files import atomic_write_bytes
 from idiff.module import DiffusionModule
 from idiff.tasks.api import Task
 from idiff.tasks.factory import build_task
+from idiff.tasks.registry import TaskRegistry
 
 __all__ = ["evaluate", "fit"]
 
@@ -43,13 +44,16 @@ def _check_resolution(cfg: DictConfig, module: DiffusionModule) -> None:
         raise ConfigError(f"model.resolution={cfg.model.resolution} must be divisible by {factor} (codec x UNet)")
 
 
-def mixture_tasks(cfg: DictConfig) -> dict[str, Task]:
+def mixture_tasks(cfg: DictConfig, registry: TaskRegistry | None = None) -> dict[str, Task]:
     """The tasks of ``data.mixture``, each configured by ``data.tasks.<name>`` and, for the selected task, ``task``."""
-    return {name: build_task(name, cfg) for name in cfg.data.mixture}
+    return {name: build_task(name, cfg, registry=registry) for name in cfg.data.mixture}
 
 
-def fit(cfg: DictConfig, run_dir: Path) -> Path:
-    """Train on the task mixture; returns the path of the last checkpoint."""
+def fit(cfg: DictConfig, run_dir: Path, registry: TaskRegistry | None = None) -> Path:
+    """Train on the task mixture; returns the path of the last checkpoint.
+
+    ``registry`` finds the tasks (default: the installed plugins); tests pass one of hand-built entry points.
+    """
     L.seed_everything(cfg.seed, workers=True)
     run_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(run_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True).encode())
@@ -58,7 +62,7 @@ def fit(cfg: DictConfig, run_dir: Path) -> Path:
     if cfg.get("init_weights"):
         init_weights(module, resolve_checkpoint(cfg.init_weights, cfg.paths.runs_dir))
     datamodule = MixtureDataModule(
-        mixture_tasks(cfg), _plain(cfg.data.mixture), cfg.data.batch_size, cfg.data.num_workers, cfg.seed
+        mixture_tasks(cfg, registry), _plain(cfg.data.mixture), cfg.data.batch_size, cfg.data.num_workers, cfg.seed
     )
     checkpoints = ModelCheckpoint(
         dirpath=run_dir / "checkpoints", save_last=True, save_top_k=0,
@@ -78,8 +82,13 @@ def fit(cfg: DictConfig, run_dir: Path) -> Path:
     return last
 
 
-def evaluate(cfg: DictConfig, run_dir: Path, command: str = "test") -> dict[str, float]:
-    """Generate for the selected task's requests, decode, score; writes metrics.json and grid.png to run_dir."""
+def evaluate(
+    cfg: DictConfig, run_dir: Path, command: str = "test", registry: TaskRegistry | None = None
+) -> dict[str, float]:
+    """Generate for the selected task's requests, decode, score; writes metrics.json and grid.png to run_dir.
+
+    ``registry`` finds the task (default: the installed plugins).
+    """
     L.seed_everything(cfg.seed, workers=True)
     checkpoint = resolve_checkpoint(cfg.ckpt, cfg.paths.runs_dir)
     module = load_module(checkpoint)
@@ -87,7 +96,7 @@ def evaluate(cfg: DictConfig, run_dir: Path, command: str = "test") -> dict[str,
     module.hparams["seed"] = cfg.seed
     if cfg.sampler.use_ema:
         module.use_ema_weights()
-    task = build_task(cfg.task_name, cfg, resolution=module.hparams["model"]["resolution"])
+    task = build_task(cfg.task_name, cfg, resolution=module.hparams["model"]["resolution"], registry=registry)
     task.prepare_data()
     requests = task.test_requests()
     metadata = {"task": cfg.task_name, "checkpoint": str(checkpoint), "sampler": _plain(cfg.sampler),

@@ -11,16 +11,27 @@ it finds plugins through the ``idiff.tasks`` entry-point group (see :mod:`idiff.
 from __future__ import annotations
 
 import abc
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
+import torch
 from torch.utils.data import Dataset
 
 from idiff.errors import DataError
 
-__all__ = ["DataError", "EditRequest", "EditSample", "GuidanceScales", "Task", "TaskConfig", "TaskContext"]
+__all__ = [
+    "DataError",
+    "EditRequest",
+    "EditSample",
+    "GuidanceScales",
+    "Task",
+    "TaskConfig",
+    "TaskContext",
+    "WorkerRandom",
+]
 
 
 @dataclass
@@ -88,6 +99,29 @@ class TaskContext:
     resolution: int
     data_dir: Path
     seed: int = 0
+
+
+class WorkerRandom:
+    """A numpy generator for the random choices of ``Dataset.__getitem__``, one per process and DataLoader worker.
+
+    Seeded from the run seed, the worker id and ``torch.initial_seed()``, which the DataLoader varies per worker and
+    epoch: workers do not repeat each other's draws, and a run is reproducible from its seed. Call it for the
+    generator of the calling worker: ``rng = self.random()``.
+    """
+
+    def __init__(self, seed: int = 0) -> None:
+        self.seed = seed
+        self._owner: tuple[int, int] | None = None
+        self._generator = np.random.default_rng(seed)
+
+    def __call__(self) -> np.random.Generator:
+        """The generator of the calling process / worker."""
+        info = torch.utils.data.get_worker_info()
+        owner = (os.getpid(), -1 if info is None else info.id)
+        if owner != self._owner:
+            self._owner = owner
+            self._generator = np.random.default_rng([self.seed, owner[1] + 1, torch.initial_seed() % 2**63])
+        return self._generator
 
 
 class Task(abc.ABC):

@@ -2,7 +2,8 @@
 
 Defaults follow PAPER.md: "Encodings" -> Keypoints (1..5 joints per instruction, 9 colours, disk radius
 10 px at 256 px, HRNet augmentation: scale +-0.35, rotation +-45 deg p=0.6, flip 0.5, half-body 0.3) and
-"Sampling" (keypoint guidance: text 6.0, image 0.5).
+"Sampling" (keypoint guidance: text 6.0, image 0.5). ``format`` and ``layout`` select the dataset's annotation
+format and joints (COCO, CrowdPose, MPII, AIC, AP-10K, HumanArt).
 """
 
 from __future__ import annotations
@@ -11,8 +12,10 @@ from dataclasses import dataclass, field
 
 from idiff.tasks.api import GuidanceScales, TaskConfig
 
+from idiff_keypoints.catalogue import LAYOUT_NAMES
 from idiff_keypoints.coco import DEFAULT_ANNOTATION_PATTERN
 from idiff_keypoints.encoding import validate_keypoint_counts
+from idiff_keypoints.readers import FORMAT_LAYOUTS, FORMATS
 
 __all__ = ["KeypointsConfig"]
 
@@ -40,7 +43,12 @@ class KeypointsConfig(TaskConfig):
         rotation_prob: probability of rotating.
         flip_prob: probability of a horizontal flip (left/right joints swapped).
         half_body_prob: probability of a half-body crop.
-        sigmas: OKS sigmas override; empty = the layout's (COCO sigmas for COCO-17, 0.05 otherwise).
+        sigmas: OKS sigmas override; empty = the layout's (the catalogue's sigmas for a catalogue layout, 0.05
+            per joint for a layout of your own).
+        format: annotation format: ``coco`` (COCO, CrowdPose, AP-10K, HumanArt), ``aic`` or ``mpii`` (JSON release).
+        layout: ``auto`` (the COCO file's own joints, a catalogue layout recognised by name) or a catalogue name:
+            ``coco``, ``crowdpose``, ``mpii``, ``aic``, ``ap10k``, ``humanart``. It also picks the joints of the
+            synthetic data.
     """
 
     guidance: GuidanceScales = field(default_factory=lambda: GuidanceScales(text=6.0, image=0.5))
@@ -62,6 +70,16 @@ class KeypointsConfig(TaskConfig):
     flip_prob: float = 0.5
     half_body_prob: float = 0.3
     sigmas: list[float] = field(default_factory=list)
+    format: str = "coco"
+    layout: str = "auto"
 
     def __post_init__(self) -> None:
         validate_keypoint_counts(self.min_keypoints_per_instruction, self.max_keypoints_per_instruction)
+        if self.format not in FORMATS:
+            raise ValueError(f"format must be one of {', '.join(FORMATS)}; got {self.format!r}")
+        if self.layout not in ("auto", *LAYOUT_NAMES):
+            raise ValueError(f"layout must be one of auto, {', '.join(LAYOUT_NAMES)}; got {self.layout!r}")
+        own = FORMAT_LAYOUTS.get(self.format)
+        if own and self.layout not in ("auto", own):
+            raise ValueError(f"layout {self.layout!r} does not fit format {self.format!r}, whose files are in the "
+                             f"{own!r} layout; use layout auto or {own}")

@@ -79,7 +79,7 @@ def pck(
 
 
 def evaluate_keypoints(
-    gt_json_path: Path | str,
+    ground_truth: COCO | Path | str,
     results: Sequence[dict[str, Any]],
     out_dir: Path | str,
     sigmas: Sequence[float],
@@ -89,7 +89,8 @@ def evaluate_keypoints(
     """Write ``results`` to ``out_dir/results_name`` and score them with COCOeval (keypoints).
 
     Args:
-        gt_json_path: the ground-truth ``person_keypoints_<split>.json``.
+        ground_truth: the ground-truth ``person_keypoints_<split>.json``, or its pycocotools index (a converted
+            AIC / MPII split has no COCO file: :attr:`KeypointsDataset.coco`).
         results: COCO keypoint results (see :func:`person_result`).
         out_dir: where the results file goes.
         sigmas: OKS sigma per joint (K of them).
@@ -106,7 +107,7 @@ def evaluate_keypoints(
         return zero
     sink = io.StringIO()
     with contextlib.redirect_stdout(sink):
-        gt = COCO(str(gt_json_path))
+        gt = ground_truth if isinstance(ground_truth, COCO) else COCO(str(ground_truth))
         dt = gt.loadRes([dict(r) for r in results])
         ev = COCOeval(gt, dt, iouType="keypoints")
         ev.params.kpt_oks_sigmas = np.asarray(sigmas, dtype=np.float64)

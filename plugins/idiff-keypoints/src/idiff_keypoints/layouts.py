@@ -1,14 +1,16 @@
 """Keypoint layouts: joint names, skeleton, left/right flip pairs and OKS sigmas.
 
 Field conventions follow the COCO keypoint format (Lin et al., 2014; cocodataset.org/#format-data):
-a category carries ``keypoints`` (joint names) and ``skeleton`` (1-based joint index pairs). The flip
-pairs are derived from the names (``left_X`` <-> ``right_X``), as HRNet / mmpose do for horizontal-flip
-augmentation (PAPER.md "Encodings" -> Keypoints). OKS sigmas are the per-joint falloff constants of the
-COCO keypoint metric (PAPER.md "Evaluation protocols": OKS AP).
+a category carries ``keypoints`` (joint names) and ``skeleton`` (1-based joint index pairs). The flip pairs are
+derived from the names (``left_X`` <-> ``right_X``, after spelling out abbreviations such as MPII's ``r_`` / ``l_``),
+as HRNet / mmpose do for horizontal-flip augmentation (PAPER.md "Encodings" -> Keypoints). OKS sigmas are the
+per-joint falloff constants of the COCO keypoint metric (PAPER.md "Evaluation protocols": OKS AP). The layouts of
+other datasets (CrowdPose, MPII, AIC, AP-10K, HumanArt) are in :mod:`idiff_keypoints.catalogue`.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +28,7 @@ __all__ = [
     "coco_person_layout",
     "flip_pairs_from_names",
     "human_readable",
+    "normalise_joint_name",
 ]
 
 #: The 17 COCO person keypoints, in annotation order.
@@ -83,32 +86,52 @@ COCO_SIGMAS: tuple[float, ...] = tuple(
 #: computed with it are NOT comparable to published numbers for that dataset - configure real sigmas.
 DEFAULT_UNKNOWN_SIGMA: float = 0.05
 
+#: Words of lower-body joint names (normalised), the rest is upper body: HRNet / mmpose half-body sets.
+_LOWER_BODY_WORDS: tuple[str, ...] = ("hip", "knee", "ankle", "foot", "heel", "toe", "pelvis", "tail", "back_paw")
+
 
 class LayoutError(DataError, ValueError):
     """A keypoint category is malformed (missing ``keypoints``, bad skeleton, wrong sigma count)."""
 
 
+#: Abbreviations in joint names, spelled out: MPII's ``r_ankle``, AP-10K's ``L_F_Paw`` (left front paw).
+_NAME_TOKENS: dict[str, str] = {"l": "left", "r": "right", "f": "front", "b": "back"}
+
+
+def normalise_joint_name(name: str) -> str:
+    """A joint name in one spelling: lower case, ``_``-separated, abbreviations spelled out.
+
+    ``"r ankle"``, ``"R_Ankle"`` and ``"right_ankle"`` all give ``"right_ankle"``; ``"L_F_Paw"`` gives
+    ``"left_front_paw"``; ``"Root of tail"`` gives ``"root_of_tail"``.
+    """
+    tokens = re.split(r"[\s_\-]+", name.strip().lower())
+    return "_".join(_NAME_TOKENS.get(t, t) for t in tokens if t)
+
+
 def human_readable(name: str) -> str:
-    """Render a joint name for an instruction: ``"left_wrist"`` -> ``"left wrist"``."""
-    return name.replace("_", " ").replace("-", " ").strip()
+    """A joint name as instructions say it: ``"left_wrist"`` -> ``"left wrist"``, ``"r_ankle"`` -> ``"right ankle"``."""
+    return normalise_joint_name(name).replace("_", " ")
 
 
 def flip_pairs_from_names(names: Sequence[str]) -> list[tuple[int, int]]:
     """Pairs of joint indices swapped by a horizontal flip, found from ``left``/``right`` in the names.
 
+    Names are compared after :func:`normalise_joint_name`, so ``left_wrist`` / ``right wrist`` (COCO) and
+    ``l_ankle`` / ``r_ankle`` (MPII's own spelling) pair up alike.
+
     Args:
-        names: joint names, e.g. ``"left_wrist"``, ``"right wrist"``, ``"l_wrist"`` is not recognised.
+        names: joint names in annotation order.
 
     Returns:
         ``(i, j)`` pairs with ``i < j``; joints without a mirrored partner (e.g. ``nose``) are absent.
     """
-    index = {n.lower(): i for i, n in enumerate(names)}
+    normal = [normalise_joint_name(n).split("_") for n in names]
+    index = {"_".join(tokens): i for i, tokens in enumerate(normal)}
     pairs: list[tuple[int, int]] = []
-    for i, n in enumerate(names):
-        low = n.lower()
-        if "left" not in low:
+    for i, tokens in enumerate(normal):
+        if "left" not in tokens:
             continue
-        j = index.get(low.replace("left", "right"))
+        j = index.get("_".join("right" if t == "left" else t for t in tokens))
         if j is not None and j != i:
             pairs.append((min(i, j), max(i, j)))
     return sorted(set(pairs))
@@ -165,12 +188,12 @@ class KeypointLayout:
         return human_readable(self.names[index])
 
     def upper_body(self) -> np.ndarray:
-        """Indices of upper-body joints (head, shoulders, arms) for half-body augmentation."""
-        lower = ("hip", "knee", "ankle", "foot", "heel", "toe", "pelvis")
-        return np.array([i for i, n in enumerate(self.names) if not any(w in n.lower() for w in lower)], dtype=int)
+        """Indices of upper-body joints (head, neck, shoulders, arms, front paws) for half-body augmentation."""
+        normal = [normalise_joint_name(n) for n in self.names]
+        return np.array([i for i, n in enumerate(normal) if not any(w in n for w in _LOWER_BODY_WORDS)], dtype=int)
 
     def lower_body(self) -> np.ndarray:
-        """Indices of lower-body joints (hips, knees, ankles ...) for half-body augmentation."""
+        """Indices of lower-body joints (pelvis, hips, knees, ankles, back paws, tail) for half-body augmentation."""
         upper = set(self.upper_body().tolist())
         return np.array([i for i in range(self.num_joints) if i not in upper], dtype=int)
 

@@ -1,10 +1,13 @@
-"""A small synthetic COCO person-keypoint dataset, written in the real COCO layout.
+"""A small synthetic keypoint dataset of stick figures, written in a real annotation format and layout.
 
-Writes ``<root>/<split>/<%012d>.png`` and ``<root>/annotations/person_keypoints_<split>.json`` with the
+By default writes ``<root>/<split>/<%012d>.png`` and ``<root>/annotations/person_keypoints_<split>.json`` with the
 fields of COCO "Object Keypoint" annotations (``images``; ``annotations`` with id, image_id,
 category_id=1, bbox [x, y, w, h], area (figure pixel count), iscrowd=0, num_keypoints, keypoints
 [x, y, v]*17; ``categories`` with the 17 COCO names and the COCO skeleton), so the same reader and
-COCOeval path serve the synthetic and the real data (PAPER.md "Evaluation protocols").
+COCOeval path serve the synthetic and the real data (PAPER.md "Evaluation protocols"). Any catalogue layout
+(:mod:`idiff_keypoints.catalogue`: CrowdPose, AP-10K with two species categories, HumanArt ...) can be written the
+same way, and the AIC and MPII formats from the same figures (JPEG images, as those releases ship); the figure's
+joints become the layout's through :func:`figure_points`.
 
 Figures are front-facing stick people (the person's left is on the image right, the face shows eyes and
 nose): a head disk with eyes, nose and ears, a filled torso, and limbs drawn thick with a dark outline.
@@ -25,10 +28,21 @@ import numpy as np
 from idiff.files import atomic_write_json
 from PIL import Image, ImageDraw
 
+from idiff_keypoints.aic import coco_to_aic
+from idiff_keypoints.catalogue import named_layout
 from idiff_keypoints.coco import DEFAULT_ANNOTATION_PATTERN, annotation_path
-from idiff_keypoints.layouts import coco_person_layout
+from idiff_keypoints.layouts import COCO_KEYPOINT_NAMES, KeypointLayout, normalise_joint_name
+from idiff_keypoints.mpii import coco_to_mpii
+from idiff_keypoints.readers import FORMAT_LAYOUTS
 
-__all__ = ["render_figure", "sample_pose", "synthetic_background", "write_synthetic_coco"]
+__all__ = [
+    "figure_points",
+    "render_figure",
+    "sample_pose",
+    "synthetic_background",
+    "write_synthetic_coco",
+    "write_synthetic_keypoints",
+]
 
 _LIMB_SHADES = ((235, 120, 20), (40, 90, 230), (230, 40, 140), (20, 170, 90), (200, 200, 30), (140, 60, 210))
 _OUTLINE = (20, 20, 20)
@@ -153,32 +167,76 @@ def _place(rng: np.random.Generator, size: int, x_lo: float, x_hi: float) -> tup
     return joints + np.array([ox, oy]), hr, height
 
 
-def write_synthetic_coco(
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / max(float(np.linalg.norm(v)), 1e-9)
+
+
+def figure_points(joints: np.ndarray, hr: float) -> dict[str, np.ndarray]:
+    """Every catalogue joint of a drawn figure, by normalised name, from its 17 COCO joints and head radius.
+
+    Head top, neck (the shoulders' midpoint; MPII's thorax), upper neck (the bottom of the head) and pelvis are
+    placed on the drawing; AP-10K's paws are the wrists and ankles, its root of tail the pelvis.
+    """
+    points = {name: joints[i] for i, name in enumerate(COCO_KEYPOINT_NAMES)}
+    head = (joints[3] + joints[4]) / 2.0
+    neck = (joints[5] + joints[6]) / 2.0
+    up = _unit(head - neck)
+    pelvis = (joints[11] + joints[12]) / 2.0
+    points.update(
+        head=head + up * hr, head_top=head + up * hr, neck=neck, thorax=neck, upper_neck=head - up * hr,
+        pelvis=pelvis, root_of_tail=pelvis, left_front_paw=joints[9], right_front_paw=joints[10],
+        left_back_paw=joints[15], right_back_paw=joints[16],
+    )
+    return points
+
+
+def _layout_points(joints: np.ndarray, hr: float, layout: KeypointLayout) -> np.ndarray:
+    points = figure_points(joints, hr)
+    return np.stack([points[normalise_joint_name(n)] for n in layout.names])
+
+
+def _categories(layout_name: str, layout: KeypointLayout) -> list[dict[str, Any]]:
+    if layout_name == "ap10k":  # AP-10K has one category per species, all in one layout
+        return [layout.to_category(1, "dog") | {"supercategory": "Canidae"},
+                layout.to_category(2, "cat") | {"supercategory": "Felidae"}]
+    return [layout.to_category(1, "person")]
+
+
+def write_synthetic_keypoints(
     root: Path | str,
     split: str,
     num_images: int,
     seed: int = 0,
     image_size: int = 128,
     pattern: str = DEFAULT_ANNOTATION_PATTERN,
+    image_dir: str = "{split}",
+    layout: str = "coco",
+    fmt: str = "coco",
 ) -> Path:
-    """Write ``num_images`` synthetic images of 1-2 stick people and their COCO keypoint annotations.
+    """Write ``num_images`` synthetic images of 1-2 stick figures and their annotations in a real format.
 
     Args:
         root: dataset root.
-        split: split name (images go to ``root/split``).
+        split: split name (substituted in ``pattern`` and ``image_dir``).
         num_images: number of images.
         seed: random seed (the split name is mixed in, so splits differ for one seed).
         image_size: square image side.
         pattern: annotation path pattern relative to ``root``.
+        image_dir: image folder pattern relative to ``root``.
+        layout: catalogue layout of the joints (``auto`` = ``coco``; AIC and MPII files take their own).
+        fmt: ``coco`` (PNG images), ``aic`` or ``mpii`` (JPEG images, as released).
 
     Returns:
         The annotation file written.
     """
     root = Path(root)
-    img_dir = root / split
+    img_dir = root / image_dir.format(split=split)
     img_dir.mkdir(parents=True, exist_ok=True)
+    layout = FORMAT_LAYOUTS.get(fmt, "coco" if layout == "auto" else layout)
+    kp_layout = named_layout(layout)
+    k, suffix = kp_layout.num_joints, ".png" if fmt == "coco" else ".jpg"
+    categories = _categories(layout, kp_layout)
     rng = np.random.default_rng([seed, zlib.crc32(split.encode())])
-    layout = coco_person_layout()
     images: list[dict[str, Any]] = []
     anns: list[dict[str, Any]] = []
     for i in range(1, num_images + 1):
@@ -190,33 +248,40 @@ def write_synthetic_coco(
             render_figure(img, mask, joints, hr, height, rng)
             m = np.asarray(mask) > 0
             ys, xs = np.nonzero(m)
-            inside = (joints >= 0).all(1) & (joints <= image_size - 1).all(1)
-            kp = np.zeros((17, 3))
-            kp[inside, :2], kp[inside, 2] = np.round(joints[inside], 2), 2
+            points = _layout_points(joints, hr, kp_layout)
+            inside = (points >= 0).all(1) & (points <= image_size - 1).all(1)
+            kp = np.zeros((k, 3))
+            kp[inside, :2], kp[inside, 2] = np.round(points[inside], 2), 2
             x0, y0 = float(xs.min()), float(ys.min())
             anns.append(
                 {
                     "id": len(anns) + 1,
                     "image_id": i,
-                    "category_id": 1,
+                    "category_id": categories[len(anns) % len(categories)]["id"],
                     "iscrowd": 0,
                     "bbox": [x0, y0, float(xs.max() - x0 + 1), float(ys.max() - y0 + 1)],
                     "area": float(m.sum()),
                     "num_keypoints": int(inside.sum()),
-                    "keypoints": [float(v) if k % 3 < 2 else int(v) for k, v in enumerate(kp.reshape(-1))],
+                    "keypoints": [float(v) if j % 3 < 2 else int(v) for j, v in enumerate(kp.reshape(-1))],
                 }
             )
-        name = f"{i:012d}.png"
-        img.save(img_dir / name)
+        name = f"{i:012d}{suffix}"
+        img.save(img_dir / name, **({"quality": 95} if suffix == ".jpg" else {}))
         images.append({"id": i, "file_name": name, "width": image_size, "height": image_size})
-    data = {
-        "info": {"description": f"idiff-keypoints synthetic stick people, seed {seed}", "version": "1.0"},
+    description = f"idiff-keypoints synthetic stick people, seed {seed}" + ("" if layout == "coco" else f", {layout}")
+    data: Any = {
+        "info": {"description": description, "version": "1.0"},
         "licenses": [],
         "images": images,
         "annotations": anns,
-        "categories": [layout.to_category(1, "person")],
+        "categories": categories,
     }
+    data = {"coco": lambda d: d, "aic": coco_to_aic, "mpii": coco_to_mpii}[fmt](data)
     path = annotation_path(root, split, pattern)
     atomic_write_json(path, data)
     json.loads(path.read_text())  # fail loudly here if the file is not readable back
     return path
+
+
+#: Stick people in the COCO-17 layout and COCO format: :func:`write_synthetic_keypoints` with its defaults.
+write_synthetic_coco = write_synthetic_keypoints

@@ -2,8 +2,9 @@
 
 PAPER.md "Encodings" -> Keypoints (encoder, top-down crops, HRNet augmentation), "Sampling" (guidance
 6.0 / 0.5 for keypoints) and "Evaluation protocols" (COCO OKS AP with ground-truth person boxes).
-Data is COCO person keypoints in the real layout (see :mod:`idiff_keypoints.coco`); with
-``synthetic=True`` a small stick-people dataset in that layout is written when missing.
+Data is COCO person keypoints in the real layout (see :mod:`idiff_keypoints.coco`), or CrowdPose, AP-10K and
+HumanArt in that format, or AIC and MPII in theirs (``format``, ``layout``: :mod:`idiff_keypoints.readers`); with
+``synthetic=True`` a small stick-figure dataset in the configured format and layout is written when missing.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from idiff.tasks.api import EditRequest, EditSample, Task, TaskConfig, TaskConte
 from PIL import Image, ImageDraw
 from torch.utils.data import Dataset
 
-from idiff_keypoints.coco import KeypointsDataset, PersonInstance, load_coco_keypoints
+from idiff_keypoints.coco import KeypointsDataset, PersonInstance
 from idiff_keypoints.config import KeypointsConfig
 from idiff_keypoints.crops import invert_affine, make_crop, transform_points
 from idiff_keypoints.dataset import KeypointsTrainDataset, load_rgb, spread_chunks
@@ -26,13 +27,14 @@ from idiff_keypoints.decoding import decode_keypoints
 from idiff_keypoints.encoding import COLOUR_NAMES, COLOURS, disk_radius_for, encode_keypoints, validate_keypoint_counts
 from idiff_keypoints.evaluation import METRIC_NAMES, PCK_ALPHAS, evaluate_keypoints, pck, person_result
 from idiff_keypoints.layouts import KeypointLayout
-from idiff_keypoints.synthetic import write_synthetic_coco
+from idiff_keypoints.readers import load_keypoints
+from idiff_keypoints.synthetic import write_synthetic_keypoints
 
 __all__ = ["KeypointsConfig", "KeypointsTask", "KeypointsTrainDataset", "identity_baseline"]
 
 
 class KeypointsTask(Task):
-    """Keypoint detection on COCO-format data (synthetic stick people by default)."""
+    """Keypoint detection on COCO, CrowdPose, MPII, AIC, AP-10K or HumanArt data (synthetic stick people by default)."""
 
     Config = KeypointsConfig
 
@@ -53,13 +55,16 @@ class KeypointsTask(Task):
         cfg = self.config
         for split, n in ((cfg.train_split, cfg.synthetic_train_images), (cfg.val_split, cfg.synthetic_val_images)):
             if not (self.data_dir / cfg.annotation_pattern.format(split=split)).is_file():
-                write_synthetic_coco(
+                write_synthetic_keypoints(
                     self.data_dir,
                     split,
                     n,
                     seed=cfg.synthetic_seed,
                     image_size=cfg.synthetic_image_size,
                     pattern=cfg.annotation_pattern,
+                    image_dir=cfg.image_dir_pattern,
+                    layout=cfg.layout,
+                    fmt=cfg.format,
                 )
 
     def split(self, name: str) -> KeypointsDataset:
@@ -70,11 +75,13 @@ class KeypointsTask(Task):
                 and not (self.data_dir / self.config.annotation_pattern.format(split=name)).is_file()
             ):
                 self.prepare_data()
-            self._splits[name] = load_coco_keypoints(
+            self._splits[name] = load_keypoints(
+                self.config.format,
                 self.data_dir,
                 name,
                 self.config.annotation_pattern,
                 self.config.image_dir_pattern,
+                layout=self.config.layout,
                 sigmas=self.config.sigmas or None,
             )
         return self._splits[name]
@@ -157,7 +164,7 @@ class KeypointsTask(Task):
         if not results:
             return {**dict.fromkeys(METRIC_NAMES, 0.0), **{f"PCK@{a:g}": 0.0 for a in PCK_ALPHAS}}
         metrics = evaluate_keypoints(
-            data.ann_file, results, out_dir, data.layout.sigmas, image_ids=[p["image_id"] for p in persons.values()]
+            data.coco, results, out_dir, data.layout.sigmas, image_ids=[p["image_id"] for p in persons.values()]
         )
         truth = {inst.ann_id: inst for inst in data.instances}
         ids = [i for i in persons if i in truth]

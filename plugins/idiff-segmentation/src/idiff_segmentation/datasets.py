@@ -6,16 +6,13 @@
   class is one absent from the image and the target is the unchanged image; otherwise a class present in it.
 
 Images and masks are resized to the run's square resolution (:mod:`idiff_segmentation.masks`). Random choices come
-from a generator per DataLoader worker (:class:`WorkerRandom`), so workers do not repeat each other.
+from a generator per DataLoader worker (:class:`idiff.tasks.api.WorkerRandom`), so workers do not repeat each other.
 """
 
 from __future__ import annotations
 
-import os
-
 import numpy as np
-import torch
-from idiff.tasks.api import EditSample
+from idiff.tasks.api import EditSample, WorkerRandom
 from torch.utils.data import Dataset
 
 from idiff_segmentation.encoding import class_phrase, encode_mask
@@ -24,28 +21,6 @@ from idiff_segmentation.masks import load_rgb, resize_image, resize_mask
 from idiff_segmentation.refer import ReferringDataset, ReferringExpression
 
 __all__ = ["ReferringTrainDataset", "SemanticTrainDataset", "WorkerRandom"]
-
-
-class WorkerRandom:
-    """A numpy generator per process and DataLoader worker, seeded from the run seed and ``torch.initial_seed()``.
-
-    The DataLoader gives every worker (and every epoch's workers) its own ``torch.initial_seed()``; mixing it in
-    keeps workers from drawing the same colours and templates.
-    """
-
-    def __init__(self, seed: int) -> None:
-        self.seed = seed
-        self._owner: tuple[int, int] | None = None
-        self._generator = np.random.default_rng(seed)
-
-    def __call__(self) -> np.random.Generator:
-        """The generator of the calling process / worker."""
-        info = torch.utils.data.get_worker_info()
-        owner = (os.getpid(), -1 if info is None else info.id)
-        if owner != self._owner:
-            self._owner = owner
-            self._generator = np.random.default_rng([self.seed, owner[1] + 1, torch.initial_seed() % 2**63])
-        return self._generator
 
 
 class ReferringTrainDataset(Dataset[EditSample]):
