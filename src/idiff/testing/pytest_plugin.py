@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from omegaconf import DictConfig
@@ -35,3 +36,11 @@ def idiff_config(tmp_path) -> Callable[..., DictConfig]:
         return compose_config(verb, [*base, *overrides])
 
     return make
+
+
+@pytest.fixture
+def alignment_candidates(tmp_path) -> Path:
+    """``candidates.jsonl`` of 3 images with 20 candidate PNGs each, in the format of ``idiff align generate``."""
+    from idiff.testing.alignment import write_candidates
+
+    return write_candidates(tmp_path / "align", images=3)

@@ -25,8 +25,10 @@ from idiff_keypoints.dataset import KeypointsTrainDataset, load_rgb, spread_chun
 from idiff_keypoints.decoding import decode_keypoints
 from idiff_keypoints.encoding import COLOUR_NAMES, COLOURS, disk_radius_for, encode_keypoints, validate_keypoint_counts
 from idiff_keypoints.evaluation import METRIC_NAMES, PCK_ALPHAS, evaluate_keypoints, pck, person_result
-from idiff_keypoints.layouts import KeypointLayout
+from idiff_keypoints.layouts import KeypointLayout, coco_person_layout
+from idiff_keypoints.prediction import KeypointsRequest, keypoint_requests, write_coco_predictions
 from idiff_keypoints.synthetic import write_synthetic_coco
+from idiff_keypoints.templates import KEYPOINT_TEMPLATES
 
 __all__ = ["KeypointsConfig", "KeypointsTask", "KeypointsTrainDataset", "identity_baseline"]
 
@@ -35,6 +37,7 @@ class KeypointsTask(Task):
     """Keypoint detection on COCO-format data (synthetic stick people by default)."""
 
     Config = KeypointsConfig
+    Request = KeypointsRequest
 
     def __init__(self, config: TaskConfig, context: TaskContext) -> None:
         super().__init__(config, context)
@@ -167,6 +170,31 @@ class KeypointsTask(Task):
             np.stack([np.asarray(truth[i].bbox, np.float64) for i in ids]),
         ))
         return metrics
+
+    # ------------------------------------------------------------------ predict on user images
+    @property
+    def predict_layout(self) -> KeypointLayout:
+        """The layout joint names are read against: the val split's when its annotations exist, else COCO-17."""
+        cfg = self.config
+        if (self.data_dir / cfg.annotation_pattern.format(split=cfg.val_split)).is_file():
+            return self.layout
+        return coco_person_layout()
+
+    def predict_requests(self, source: np.ndarray, request: Any) -> list[EditRequest]:
+        """The named joints on one image, ``max_keypoints_per_instruction`` per instruction (see ``prediction``)."""
+        return keypoint_requests(
+            source, request, self.predict_layout, self.config.max_keypoints_per_instruction, self.radius
+        )
+
+    def request_choices(self) -> dict[str, list[str]]:
+        """Joint names of the layout, the 9 colours, the instruction templates."""
+        return {"joints": list(self.predict_layout.names), "colours": list(COLOUR_NAMES),
+                "template": list(KEYPOINT_TEMPLATES)}
+
+    def write_predictions(self, requests: list[EditRequest], predictions: list[Any], out_dir: Path) -> list[Path]:
+        """``keypoints.json`` (COCO keypoints) and ``keypoints_results.json`` (COCO results) in image pixels."""
+        layout, resolution = self.predict_layout, self.context.resolution
+        return write_coco_predictions(requests, predictions, Path(out_dir), layout, resolution)
 
     def render(self, request: EditRequest, prediction: Any) -> np.ndarray:
         """Decoded points as coloured disks with a contrasting ring and cross over the source."""
