@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -100,6 +101,11 @@ def _device(accelerator: str | None) -> torch.device:
     return torch.device("cpu")
 
 
+def _name(request: EditRequest) -> str:
+    """The output name of the request's input image."""
+    return request.origin.name if request.origin is not None else "image"
+
+
 @dataclasses.dataclass
 class Prediction:
     """The answer to a list of requests: generated images, decoded predictions (with a task) and the scales."""
@@ -116,7 +122,7 @@ class Prediction:
             return {}
         canvases: dict[str, np.ndarray] = {}
         for request, prediction in zip(self.requests, self.predictions, strict=True):
-            name = request.origin.name if request.origin else "image"
+            name = _name(request)
             canvas = canvases.get(name, request.source)
             canvases[name] = self.task.render(dataclasses.replace(request, source=canvas), prediction)
         return canvases
@@ -175,14 +181,11 @@ class Predictor:
     def write(self, out_dir: Path, result: Prediction) -> list[Path]:
         """Write the outputs listed in the module docstring; returns every file written."""
         out_dir = Path(out_dir)
-        counts: dict[str, int] = {}
-        for request in result.requests:
-            name = request.origin.name if request.origin else "image"
-            counts[name] = counts.get(name, 0) + 1
+        counts = Counter(_name(request) for request in result.requests)
         seen: dict[str, int] = {}
         written, records = [], []
         for request, image in zip(result.requests, result.images, strict=True):
-            name = request.origin.name if request.origin else "image"
+            name = _name(request)
             k = seen[name] = seen.get(name, -1) + 1
             file_name = f"{name}_{k}.png" if counts[name] > 1 else f"{name}.png"
             path = atomic_write_png(out_dir / "predictions" / file_name, image)
