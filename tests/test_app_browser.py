@@ -35,6 +35,7 @@ pytestmark = [
 def app_url(tmp_path, fitted_checkpoint, alignment_candidates):
     """``idiff app`` started as a user starts it, on a free port; stopped after the test."""
     pytest.importorskip("gradio", reason='needs Gradio: pip install -c constraints.txt -e ".[app]"')
+    pytest.importorskip("playwright.sync_api", reason='needs Playwright: pip install -e ".[browser]"')
     command = [sys.executable, "-m", "idiff.cli", "app", *TINY_OVERRIDES, f"ckpt={fitted_checkpoint}", "app.port=0",
                f"app.candidates={alignment_candidates}", f"paths.runs_dir={tmp_path / 'runs'}"]
     log = (tmp_path / "app.log").open("w")
@@ -72,8 +73,9 @@ def stick_person(tmp_path: Path) -> Path:
 
 
 def test_predict_and_pick_in_a_browser(app_url, tmp_path, alignment_candidates):
-    sync_api = pytest.importorskip("playwright.sync_api", reason='needs Playwright: pip install -e ".[browser]"')
-    with sync_api.sync_playwright() as playwright:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 1000})
         page.set_default_timeout(120_000)
