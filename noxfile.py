@@ -24,10 +24,10 @@ def install(session: nox.Session, *requirements: str) -> None:
     session.install("-c", "constraints.txt", *requirements)
 
 
-def install_all(session: nox.Session) -> None:
-    """The core with its dev extra and every plugin under plugins/, editable."""
+def install_all(session: nox.Session, extras: str = "dev") -> None:
+    """The core with its ``extras`` and every plugin under plugins/, editable."""
     plugins = [arg for name in PLUGINS for arg in ("-e", f"plugins/{name}")]
-    install(session, "-e", ".[dev]", *plugins)
+    install(session, "-e", f".[{extras}]", *plugins)
 
 
 @nox.session
@@ -39,8 +39,8 @@ def tests(session: nox.Session) -> None:
 
 @nox.session
 def slow(session: nox.Session) -> None:
-    """Tests marked slow; pytest's exit code 5 (none collected) counts as success."""
-    install_all(session)
+    """Tests marked slow (the app's browser test needs Debian's chromium); exit code 5 (none collected) is success."""
+    install_all(session, "dev,app,browser")
     session.run("pytest", "-m", "slow", *session.posargs, success_codes=[0, 5])
 
 

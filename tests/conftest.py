@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 from diffusers import AutoencoderKL, EulerAncestralDiscreteScheduler, UNet2DConditionModel
@@ -70,3 +72,15 @@ def vae_module(make_vae_module):
         for p in module.unet.parameters():
             p.add_(0.01)
     return module.eval()
+@pytest.fixture(scope="session")
+def fitted_checkpoint(tmp_path_factory) -> Path:
+    """``last.ckpt`` of a 2-step fit of the tiny test model on synthetic keypoints (once per test session)."""
+    from idiff.cli import compose_config
+    from idiff.testing.pytest_plugin import TINY_OVERRIDES
+    from idiff.workflows import fit
+
+    root = tmp_path_factory.mktemp("fitted")
+    overrides = [*TINY_OVERRIDES, f"paths.runs_dir={root / 'runs'}", f"paths.data_dir={root / 'data'}",
+                 "~data.mixture.referring_segmentation", "~data.mixture.semantic_segmentation",
+                 "task.synthetic_train_images=8", "task.synthetic_val_images=2"]
+    return fit(compose_config("fit", overrides), root / "runs" / "fit" / "only")

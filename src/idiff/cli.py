@@ -1,8 +1,9 @@
 """The ``idiff`` command: ``idiff <verb> [hydra overrides]``.
 
-Verbs: ``fit``, ``validate``, ``test``, ``predict``, ``export`` (Hydra apps over the configs in ``idiff.conf``) and
-``tasks`` (the installed task plugins). The selected task's config schema comes from its plugin's entry point and is
-registered as ``task/<name>`` before Hydra composes, so ``task=<name> task.<option>=...`` works from any install.
+Verbs: ``fit``, ``validate``, ``test``, ``predict``, ``export``, ``app`` (Hydra apps over the configs in
+``idiff.conf``) and ``tasks`` (the installed task plugins). The selected task's config schema comes from its
+plugin's entry point and is registered as ``task/<name>`` before Hydra composes, so ``task=<name>
+task.<option>=...`` works from any install.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from idiff.tasks.registry import TaskRegistry
 
 __all__ = ["compose_config", "main"]
 
-VERBS = ("fit", "validate", "test", "predict", "export", "tasks")
+VERBS = ("fit", "validate", "test", "predict", "export", "app", "tasks")
 USAGE = """usage: idiff <verb> [key=value ...]
 
 verbs:
@@ -30,6 +31,8 @@ verbs:
   test       same as validate, on the task's test requests; prints and saves the metric table
   predict    edit your own images: input=PATH|DIR|GLOB instruction="..."
   export     write a checkpoint as a diffusers pipeline folder: output=DIR (format=diffusers|original|idiff)
+  predict    your own images: input=PATH|DIR|GLOB instruction="..." or task=NAME request.FIELD=...
+  app        web app: predict with a decoded view, and the human-alignment picker (pip install -e ".[app]")
   tasks      list installed task plugins
 
 examples:
@@ -37,6 +40,7 @@ examples:
   idiff test task=keypoints
   idiff fit experiment=paper model.pretrained_path=/models/sd15 strategy=ddp trainer.devices=8
   idiff test task=keypoints ckpt=reference sampler.num_steps=50
+  idiff predict input=photos/ task=keypoints request.joints=[nose,left_wrist]
 Overrides are Hydra syntax; add --cfg job to print the composed config, -m to sweep."""
 
 
@@ -66,7 +70,8 @@ def prepare_overrides(verb: str, overrides: list[str], registry: TaskRegistry | 
     extra = [f"command={verb}"]
     if len(names) == 1:
         extra.append(f"task_name={names[0]}")
-    return [*extra, *overrides]
+    # request.<field>= fills the free-form `request` map (a task's fields are checked by idiff.prediction.requests)
+    return [*extra, *(f"++{o}" if o.startswith("request.") else o for o in overrides)]
 
 
 def compose_config(verb: str, overrides: list[str] | None = None, registry: TaskRegistry | None = None) -> DictConfig:
@@ -94,6 +99,10 @@ def _run(cfg: DictConfig, run_dir: Path) -> None:
             from idiff.export import export
 
             export(cfg)
+        case "app":
+            from idiff.app.server import serve
+
+            serve(cfg, run_dir)
 
 
 @hydra.main(config_path="pkg://idiff.conf", config_name="config", version_base="1.3")

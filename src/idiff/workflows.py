@@ -113,27 +113,7 @@ def evaluate(
 
 
 def predict(cfg: DictConfig, run_dir: Path) -> list[Path]:
-    """Edit the images named by ``input`` following ``instruction``; writes PNGs to ``<run_dir>/predictions``."""
-    from idiff.data.images import load_inputs
-    from idiff.data.mixture import tensor_to_images
-    from idiff.files import atomic_write_png
-    from idiff.tasks.api import EditRequest
+    """Answer ``instruction`` or ``task=<name> request.*`` on the images of ``input``; see :mod:`idiff.prediction`."""
+    from idiff.prediction.predictor import predict as run_predict
 
-    if not cfg.get("instruction"):
-        raise ConfigError('predict needs instruction="..." (the edit to make)')
-    checkpoint = resolve_checkpoint(cfg.ckpt, cfg.paths.runs_dir)
-    module = load_module(checkpoint)
-    module.hparams["sampler"] = _plain(cfg.sampler)
-    if cfg.sampler.use_ema:
-        module.use_ema_weights()
-    inputs = load_inputs(cfg.get("input"), module.hparams["model"]["resolution"])
-    requests = [EditRequest(source=image, instruction=cfg.instruction, meta={"path": str(p)}) for p, image in inputs]
-    datamodule = RequestDataModule(requests, cfg.task.guidance.text, cfg.task.guidance.image, cfg.data.eval_batch_size)
-    trainer = _trainer(cfg, run_dir, logger=False)
-    batches = trainer.predict(module, datamodule=datamodule)
-    images = [image for batch in batches for image in tensor_to_images(batch)]
-    written = []
-    for (path, _), image in zip(inputs, images, strict=True):
-        written.append(atomic_write_png(run_dir / "predictions" / f"{Path(path).stem}.png", image))
-    print(f"predict: {len(written)} images written to {run_dir / 'predictions'}")
-    return written
+    return run_predict(cfg, run_dir)

@@ -20,13 +20,15 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from idiff.errors import DataError
+from idiff.errors import ConfigError, DataError
 
 __all__ = [
+    "ConfigError",
     "DataError",
     "EditRequest",
     "EditSample",
     "GuidanceScales",
+    "InputImage",
     "Task",
     "TaskConfig",
     "TaskContext",
@@ -46,18 +48,61 @@ class EditSample:
     instruction: str
 
 
+@dataclass(frozen=True)
+class InputImage:
+    """The user's image behind an ``idiff predict`` request: its file, its size and the square the source shows.
+
+    The source is the centre square ``box`` = (left, top, right, bottom) of the upright image, in its pixels,
+    resized to the model's resolution (``PIL.ImageOps.fit``). Coordinates are pixel indices: the centre of the
+    top-left pixel is (0, 0).
+
+    Attributes:
+        path: the image file.
+        name: file name for outputs, unique within one predict run (the stem, made unique when two inputs share it).
+        width: width of the upright image.
+        height: height of the upright image.
+        box: the square region the source shows.
+    """
+
+    path: str
+    name: str
+    width: int
+    height: int
+    box: tuple[float, float, float, float]
+
+    def image_points(self, xy: np.ndarray, resolution: int) -> np.ndarray:
+        """(N, 2) points in source pixels (a ``resolution`` square) -> the same points in image pixels."""
+        left, top, right, _ = self.box
+        scale = (right - left) / resolution
+        return (np.asarray(xy, np.float64).reshape(-1, 2) + 0.5) * scale + np.array([left, top]) - 0.5
+
+    def image_map(self, values: np.ndarray, fill: int = 0) -> np.ndarray:
+        """A (R, R) mask or label map of the source -> (height, width), nearest pixel; ``fill`` outside ``box``."""
+        values = np.asarray(values)
+        res = values.shape[0]
+        left, top, right, _ = self.box
+        scale = res / (right - left)
+        cols = np.floor((np.arange(self.width) + 0.5 - left) * scale).astype(np.int64)
+        rows = np.floor((np.arange(self.height) + 0.5 - top) * scale).astype(np.int64)
+        inside = ((rows >= 0) & (rows < res))[:, None] & ((cols >= 0) & (cols < res))[None, :]
+        out = values[np.clip(rows, 0, res - 1)[:, None], np.clip(cols, 0, res - 1)[None, :]]
+        return np.where(inside, out, np.asarray(fill, dtype=out.dtype))
+
+
 @dataclass
 class EditRequest:
     """One test-time request: an image and an instruction, plus what the decoder needs to read the result.
 
     ``meta`` is the task's own business (requested colours, crop transform, annotation ids ...); the core
     passes it through untouched. ``target`` is the encoded ground truth when known (used for image grids).
+    ``origin`` is set by ``idiff predict``: the user's image the source was cut from.
     """
 
     source: np.ndarray
     instruction: str
     meta: dict[str, Any] = field(default_factory=dict)
     target: np.ndarray | None = None
+    origin: InputImage | None = None
 
 
 @dataclass
@@ -164,3 +209,33 @@ class Task(abc.ABC):
     def render(self, request: EditRequest, prediction: Any) -> np.ndarray:
         """An RGB ``uint8`` view of a decoded prediction over the source, for image grids."""
         return request.source
+
+    # ---------------------------------------------------------------- prediction on the user's images (optional)
+    #: The structured request of ``idiff predict`` / the app (``request.<field>=...``): a dataclass whose fields
+    #: have defaults, or None when the task takes free-text instructions only.
+    Request: ClassVar[type | None] = None
+
+    def predict_requests(self, source: np.ndarray, request: Any) -> list[EditRequest]:
+        """The requests that answer ``request`` (an instance of ``Request``) on one user image.
+
+        ``source`` is uint8 (R, R, 3) at ``context.resolution``. Each request's ``meta`` must let ``decode`` read
+        the generated image (as for test requests). Invalid values raise :class:`~idiff.errors.ConfigError` naming
+        the field and the allowed values (e.g. an unknown joint name).
+        """
+        raise ConfigError(f"task {type(self).__name__} takes no structured request; give instruction=\"...\"")
+
+    def request_choices(self) -> dict[str, list[str]]:
+        """Allowed values of ``Request`` fields that have a closed set (joint names, colours, templates).
+
+        The app offers them as drop-downs; for an ``int`` field the value is the index of the chosen entry.
+        """
+        return {}
+
+    def write_predictions(self, requests: list[EditRequest], predictions: list[Any], out_dir: Path) -> list[Path]:
+        """Write decoded predictions of user images in the field's formats; returns the files written.
+
+        Every request comes from ``predict_requests`` and has ``origin`` set; write coordinates and maps in the
+        original image's pixels (:meth:`InputImage.image_points`, :meth:`InputImage.image_map`). Write atomically
+        (``idiff.files``). Default: nothing.
+        """
+        return []

@@ -19,6 +19,7 @@ from idiff.tasks.api import EditRequest, EditSample, Task, TaskConfig, TaskConte
 from PIL import Image, ImageDraw
 from torch.utils.data import Dataset
 
+from idiff_keypoints.catalogue import named_layout
 from idiff_keypoints.coco import KeypointsDataset, PersonInstance
 from idiff_keypoints.config import KeypointsConfig
 from idiff_keypoints.crops import invert_affine, make_crop, transform_points
@@ -26,9 +27,11 @@ from idiff_keypoints.dataset import KeypointsTrainDataset, load_rgb, spread_chun
 from idiff_keypoints.decoding import decode_keypoints
 from idiff_keypoints.encoding import COLOUR_NAMES, COLOURS, disk_radius_for, encode_keypoints, validate_keypoint_counts
 from idiff_keypoints.evaluation import METRIC_NAMES, PCK_ALPHAS, evaluate_keypoints, pck, person_result
-from idiff_keypoints.layouts import KeypointLayout
+from idiff_keypoints.layouts import KeypointLayout, coco_person_layout
+from idiff_keypoints.prediction import KeypointsRequest, keypoint_requests, write_coco_predictions
 from idiff_keypoints.readers import load_keypoints
 from idiff_keypoints.synthetic import write_synthetic_keypoints
+from idiff_keypoints.templates import KEYPOINT_TEMPLATES
 
 __all__ = ["KeypointsConfig", "KeypointsTask", "KeypointsTrainDataset", "identity_baseline"]
 
@@ -37,6 +40,7 @@ class KeypointsTask(Task):
     """Keypoint detection on COCO, CrowdPose, MPII, AIC, AP-10K or HumanArt data (synthetic stick people by default)."""
 
     Config = KeypointsConfig
+    Request = KeypointsRequest
 
     def __init__(self, config: TaskConfig, context: TaskContext) -> None:
         super().__init__(config, context)
@@ -174,6 +178,32 @@ class KeypointsTask(Task):
             np.stack([np.asarray(truth[i].bbox, np.float64) for i in ids]),
         ))
         return metrics
+
+    # ------------------------------------------------------------------ predict on user images
+    @property
+    def predict_layout(self) -> KeypointLayout:
+        """The layout joint names are read against: the val split's when its annotations exist, else the
+        configured catalogue layout (``task.layout``), else COCO-17."""
+        cfg = self.config
+        if (self.data_dir / cfg.annotation_pattern.format(split=cfg.val_split)).is_file():
+            return self.layout
+        return coco_person_layout() if cfg.layout == "auto" else named_layout(cfg.layout)
+
+    def predict_requests(self, source: np.ndarray, request: Any) -> list[EditRequest]:
+        """The named joints on one image, ``max_keypoints_per_instruction`` per instruction (see ``prediction``)."""
+        return keypoint_requests(
+            source, request, self.predict_layout, self.config.max_keypoints_per_instruction, self.radius
+        )
+
+    def request_choices(self) -> dict[str, list[str]]:
+        """Joint names of the layout, the 9 colours, the instruction templates."""
+        return {"joints": list(self.predict_layout.names), "colours": list(COLOUR_NAMES),
+                "template": list(KEYPOINT_TEMPLATES)}
+
+    def write_predictions(self, requests: list[EditRequest], predictions: list[Any], out_dir: Path) -> list[Path]:
+        """``keypoints.json`` (COCO keypoints) and ``keypoints_results.json`` (COCO results) in image pixels."""
+        layout, resolution = self.predict_layout, self.context.resolution
+        return write_coco_predictions(requests, predictions, Path(out_dir), layout, resolution)
 
     def render(self, request: EditRequest, prediction: Any) -> np.ndarray:
         """Decoded points as coloured disks with a contrasting ring and cross over the source."""

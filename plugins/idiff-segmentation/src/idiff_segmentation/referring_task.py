@@ -18,6 +18,7 @@ from idiff_segmentation.config import ReferringConfig
 from idiff_segmentation.datasets import ReferringTrainDataset
 from idiff_segmentation.evaluation import mask_counts, referring_metrics
 from idiff_segmentation.masks import load_rgb
+from idiff_segmentation.prediction import ReferringRequest
 from idiff_segmentation.refer import ReferringDataset, ReferringExpression, load_referring, refs_path
 from idiff_segmentation.synthetic_refer import write_synthetic_refer
 from idiff_segmentation.task import SegmentationTask
@@ -29,6 +30,7 @@ class ReferringSegmentationTask(SegmentationTask):
     """Referring segmentation on REFER / gRefCOCO data (synthetic shapes by default)."""
 
     Config = ReferringConfig
+    Request = ReferringRequest
     config: ReferringConfig
     kind = "referring"
 

@@ -28,6 +28,7 @@ from idiff_segmentation.evaluation import (
 )
 from idiff_segmentation.labelmaps import IGNORE_INDEX, SEMANTIC_LAYOUTS, LabelMapDataset, load_label_maps
 from idiff_segmentation.masks import load_rgb
+from idiff_segmentation.prediction import SemanticRequest
 from idiff_segmentation.synthetic_stuff import write_synthetic_cocostuff
 from idiff_segmentation.task import SegmentationTask
 
@@ -38,6 +39,7 @@ class SemanticSegmentationTask(SegmentationTask):
     """Semantic segmentation on COCO-Stuff / ADE20K data (synthetic landscapes by default)."""
 
     Config = SemanticConfig
+    Request = SemanticRequest
     config: SemanticConfig
     kind = "semantic"
 

@@ -14,11 +14,13 @@ from typing import Any
 import numpy as np
 from idiff.tasks.api import EditRequest, Task, TaskConfig, TaskContext
 
-from idiff_segmentation.config import SegmentationConfig
+from idiff_segmentation.config import TEST_COLOUR_MODES, SegmentationConfig
 from idiff_segmentation.decoding import decode_mask
 from idiff_segmentation.encoding import COLOUR_NAMES, COLOURS, contrast_colour, encode_mask, overlay_mask
 from idiff_segmentation.evaluation import write_mask_png
 from idiff_segmentation.masks import resize_image, resize_mask
+from idiff_segmentation.prediction import mask_box, segmentation_requests, write_instances, write_label_maps
+from idiff_segmentation.templates import templates_for
 
 __all__ = ["SegmentationTask"]
 
@@ -85,14 +87,37 @@ class SegmentationTask(Task):
         )
 
     def render(self, request: EditRequest, prediction: Any) -> np.ndarray:
-        """The decoded mask over the source in the request's colour, its outline in black or white."""
+        """The decoded mask over the source in the request's colour, its outline in black or white.
+
+        Referring segmentation also draws the mask's box (its extreme rows and columns) in the outline colour.
+        """
         mask = np.asarray(prediction, dtype=bool)
         colour = request.meta["colour"]
         out = overlay_mask(np.asarray(request.source, np.uint8), mask, colour, 0.5)
         inner = np.zeros_like(mask)
         inner[1:-1, 1:-1] = mask[1:-1, 1:-1] & mask[:-2, 1:-1] & mask[2:, 1:-1] & mask[1:-1, :-2] & mask[1:-1, 2:]
-        out[mask & ~inner] = (0, 0, 0) if sum(COLOURS[colour]) > 380 else (255, 255, 255)
+        line = (0, 0, 0) if sum(COLOURS[colour]) > 380 else (255, 255, 255)
+        out[mask & ~inner] = line
+        box = mask_box(mask) if self.kind == "referring" else None
+        if box is not None:
+            x0, y0, x1, y1 = int(box[0]), int(box[1]), int(box[0] + box[2]) - 1, int(box[1] + box[3]) - 1
+            out[y0, x0 : x1 + 1] = out[y1, x0 : x1 + 1] = line
+            out[y0 : y1 + 1, x0] = out[y0 : y1 + 1, x1] = line
         return out
+
+    # ------------------------------------------------------------------ predict on user images
+    def predict_requests(self, source: np.ndarray, request: Any) -> list[EditRequest]:
+        """One request per expression / class on one image (see :mod:`idiff_segmentation.prediction`)."""
+        return segmentation_requests(source, request, self.kind, self.config.overlay_alpha, self.context.seed)
+
+    def request_choices(self) -> dict[str, list[str]]:
+        """The colour choices and the instruction templates."""
+        return {"colour": list(TEST_COLOUR_MODES + COLOUR_NAMES), "template": list(templates_for(self.kind))}
+
+    def write_predictions(self, requests: list[EditRequest], predictions: list[Any], out_dir: Path) -> list[Path]:
+        """Referring: mask PNGs and a COCO instances file with boxes; semantic: COCO-Stuff label PNGs."""
+        write = write_instances if self.kind == "referring" else write_label_maps
+        return write(requests, predictions, Path(out_dir))
 
     # ------------------------------------------------------------------ evaluation helpers
     @staticmethod
