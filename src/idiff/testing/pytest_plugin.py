@@ -171,6 +171,9 @@ def idiff_test_tiny(
         return evaluate(cfg, _idiff_state.root / "runs" / "test" / "tiny", "test", registry=_idiff_state.registry)
 
     return test_tiny
+
+
+@pytest.fixture
 def alignment_candidates(tmp_path) -> Path:
     """``candidates.jsonl`` of 3 images with 20 candidate PNGs each, in the format of ``idiff align generate``."""
     from idiff.testing.alignment import write_candidates
