@@ -7,9 +7,11 @@ integrates light; REDS averages in linear light too. This module follows the sam
 
 - a sequence is one scene (:mod:`idiff_enhancement.scenes`) seen by a camera whose position follows a damped
   random oscillation (hand shake: an Ornstein-Uhlenbeck-like process, spring period ~125 sub-frames, damping 0.3),
-  rescaled to a mean speed drawn per sequence (0.4-1.6 px per sub-frame, so 2-19 px of blur per frame at 128 px),
-  plus a foreground object (1-2 shapes) on its own such path, so blur differs between object and background;
-- each frame takes the next 7-13 sub-frames; sub-frames are rendered by bilinear sampling of the background and
+  rescaled to a mean speed drawn per sequence (0.2-0.8 px per sub-frame: 1-10 px of blur per frame, 2-15% of a
+  64 px training crop, as GoPro's 10-40 px are of a 256 px one), plus a foreground object (1-2 shapes) on its own
+  such path (0-0.8 px per sub-frame relative to the scene), so blur differs between object and background;
+- each frame takes the next 7, 9, 11 or 13 sub-frames (odd, so the middle one is the temporal centre of the
+  average); sub-frames are rendered by bilinear sampling of the background and
   the premultiplied object layer in linear light at sub-pixel offsets, the middle one snapped to whole pixels so
   the sharp frame is not resampled;
 - per frame it writes ``sharp`` (the middle sub-frame), ``blur`` (mean of the encoded sub-frames) and
@@ -45,8 +47,8 @@ __all__ = [
     "write_synthetic_reds",
 ]
 
-#: Sub-frames averaged per blurred frame (GoPro: 7-13).
-SUBFRAMES: tuple[int, int] = (7, 13)
+#: Sub-frames averaged per blurred frame (GoPro: 7-13; odd counts have a middle frame).
+SUBFRAMES: tuple[int, ...] = (7, 9, 11, 13)
 
 
 @dataclass(frozen=True)
@@ -101,10 +103,10 @@ def _snap(path: np.ndarray, middle: int) -> np.ndarray:
 
 def blur_sequence(rng: np.random.Generator, frames: int, height: int, width: int) -> list[BlurredFrame]:
     """``frames`` consecutive blurred / sharp frames of one random scene (see the module docstring)."""
-    counts = [int(rng.integers(SUBFRAMES[0], SUBFRAMES[1] + 1)) for _ in range(frames)]
+    counts = [int(rng.choice(SUBFRAMES)) for _ in range(frames)]
     steps = sum(counts)
-    camera = shake_path(rng, steps, rng.uniform(0.4, 1.6))
-    motion = shake_path(rng, steps, rng.uniform(0.0, 1.5))
+    camera = shake_path(rng, steps, rng.uniform(0.2, 0.8))
+    motion = shake_path(rng, steps, rng.uniform(0.0, 0.8))
     margin = int(np.ceil(max(np.abs(camera).max(), np.abs(camera - motion).max()))) + 3
     background = to_linear(render_scene(rng, height + 2 * margin, width + 2 * margin))
     layer = _object_layer(rng, height, width, margin)
