@@ -28,3 +28,25 @@ def tiny_components() -> dict:
     scheduler = EulerAncestralDiscreteScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear")
     return {"unet": unet.eval(), "vae": vae.eval(), "text_encoder": text_encoder.eval(), "tokenizer": build_tokenizer(),
             "scheduler": scheduler}
+
+
+@pytest.fixture
+def captioned_folder(tmp_path):
+    """8 random 40 x 40 PNGs under ``images/`` and a COCO captions JSON naming them (two captions each)."""
+    import json
+
+    import numpy as np
+    from PIL import Image
+
+    folder = tmp_path / "images"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    images, annotations = [], []
+    for i in range(8):
+        name = f"{i:012d}.png"
+        Image.fromarray(rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)).save(folder / name)
+        images.append({"id": i, "file_name": name, "width": 40, "height": 40})
+        annotations += [{"id": 2 * i + k, "image_id": i, "caption": f"picture {i} variant {k}."} for k in range(2)]
+    captions = tmp_path / "captions_train2017.json"
+    captions.write_text(json.dumps({"images": images, "annotations": annotations}))
+    return folder, captions

@@ -21,7 +21,7 @@ from idiff.tasks.registry import TaskRegistry
 
 __all__ = ["compose_config", "main"]
 
-VERBS = ("fit", "validate", "test", "predict", "tasks")
+VERBS = ("fit", "validate", "test", "predict", "align", "tasks")
 USAGE = """usage: idiff <verb> [key=value ...]
 
 verbs:
@@ -29,12 +29,15 @@ verbs:
   validate   generate, decode and score the selected task with a checkpoint (ckpt=latest|reference|PATH)
   test       same as validate, on the task's test requests; prints and saves the metric table
   predict    edit your own images: input=PATH|DIR|GLOB instruction="..."
+  align generate   candidates of each benchmark image under 20 guidance settings, for people to pick (stage 3)
   tasks      list installed task plugins
 
 examples:
   idiff fit
   idiff test task=keypoints
   idiff fit experiment=paper model.pretrained_path=/models/sd15 strategy=ddp trainer.devices=8
+  idiff fit stage=pretrain_adaptation        (then stage=task_specific init_weights=<its last.ckpt>)
+  idiff align generate task=keypoints ckpt=latest
   idiff test task=keypoints ckpt=reference sampler.num_steps=50
 Overrides are Hydra syntax; add --cfg job to print the composed config, -m to sweep."""
 
@@ -89,6 +92,10 @@ def _run(cfg: DictConfig, run_dir: Path) -> None:
             workflows.evaluate(cfg, run_dir, cfg.command)
         case "predict":
             workflows.predict(cfg, run_dir)
+        case "align":
+            from idiff.alignment.candidates import generate_candidates
+
+            generate_candidates(cfg, run_dir)
 
 
 @hydra.main(config_path="pkg://idiff.conf", config_name="config", version_base="1.3")
@@ -146,6 +153,11 @@ def main(argv: list[str] | None = None) -> None:
     if verb == "tasks":
         _print_tasks()
         return
+    if verb == "align":  # `idiff align generate ...`: the generation settings live in stage=human_alignment
+        if not overrides or overrides[0] != "generate":
+            print("idiff: error: usage: idiff align generate [key=value ...]", file=sys.stderr)
+            sys.exit(2)
+        overrides = ["stage=human_alignment", *overrides[1:]]
     try:
         _validate_overrides(verb, overrides)
         prepared = prepare_overrides(verb, overrides)

@@ -69,13 +69,16 @@ def build_unet(
     pretrained_path: str | None = None,
     architecture: dict[str, Any] | None = None,
     seed: int = 0,
+    in_channels: int | None = None,
 ) -> UNet2DConditionModel:
     """The editing UNet: ``2 * latent_channels`` inputs (noisy target + source latent), ``latent_channels`` out.
 
     With ``pretrained_path`` the UNet comes from ``<pretrained_path>/unet`` (a 4-channel text-to-image UNet is
     widened; an 8-channel InstructPix2Pix / InstructDiffusion UNet is used as is). Otherwise a random UNet is
     built from ``architecture`` (keyword arguments of :class:`~diffusers.UNet2DConditionModel`).
+    ``in_channels=latent_channels`` asks for a text-to-image UNet instead (stage 1, pretraining adaptation).
     """
+    in_channels = in_channels or 2 * latent_channels
     if pretrained_path:
         folder = pipeline_subfolder(pretrained_path, "unet")
         unet = UNet2DConditionModel.from_pretrained(folder, local_files_only=True)
@@ -83,7 +86,12 @@ def build_unet(
             raise ConfigError(
                 f"{folder}: UNet predicts {unet.config.out_channels} channels but the codec has {latent_channels}"
             )
-        return widen_conv_in(unet, 2 * latent_channels)
+        if unet.config.in_channels > in_channels:
+            raise ConfigError(
+                f"{folder}: the UNet has {unet.config.in_channels} input channels, this stage needs {in_channels} "
+                "(stage=pretrain_adaptation starts from a text-to-image UNet)"
+            )
+        return widen_conv_in(unet, in_channels)
     architecture = dict(architecture or {})
     if architecture.get("class_embed_type") == "projection":
         architecture.setdefault("projection_class_embeddings_input_dim", cross_attention_dim)
@@ -91,7 +99,7 @@ def build_unet(
         torch.manual_seed(seed)
         return UNet2DConditionModel(
             sample_size=sample_size,
-            in_channels=2 * latent_channels,
+            in_channels=in_channels,
             out_channels=latent_channels,
             cross_attention_dim=cross_attention_dim,
             **architecture,
