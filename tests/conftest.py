@@ -72,6 +72,8 @@ def vae_module(make_vae_module):
         for p in module.unet.parameters():
             p.add_(0.01)
     return module.eval()
+
+
 @pytest.fixture(scope="session")
 def fitted_checkpoint(tmp_path_factory) -> Path:
     """``last.ckpt`` of a 2-step fit of the tiny test model on synthetic keypoints (once per test session)."""
@@ -84,3 +86,23 @@ def fitted_checkpoint(tmp_path_factory) -> Path:
                  "~data.mixture.referring_segmentation", "~data.mixture.semantic_segmentation",
                  "task.synthetic_train_images=8", "task.synthetic_val_images=2"]
     return fit(compose_config("fit", overrides), root / "runs" / "fit" / "only")
+@pytest.fixture
+def captioned_folder(tmp_path):
+    """8 random 40 x 40 PNGs under ``images/`` and a COCO captions JSON naming them (two captions each)."""
+    import json
+
+    import numpy as np
+    from PIL import Image
+
+    folder = tmp_path / "images"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    images, annotations = [], []
+    for i in range(8):
+        name = f"{i:012d}.png"
+        Image.fromarray(rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)).save(folder / name)
+        images.append({"id": i, "file_name": name, "width": 40, "height": 40})
+        annotations += [{"id": 2 * i + k, "image_id": i, "caption": f"picture {i} variant {k}."} for k in range(2)]
+    captions = tmp_path / "captions_train2017.json"
+    captions.write_text(json.dumps({"images": images, "annotations": annotations}))
+    return folder, captions

@@ -15,6 +15,7 @@ import torch
 from diffusers import UNet2DConditionModel
 from safetensors.torch import load_file, save
 
+from idiff.diffusion.unet import widen_conv_in
 from idiff.errors import ConfigError
 from idiff.files import atomic_write_bytes
 from idiff.module import DiffusionModule
@@ -120,8 +121,13 @@ def init_weights(module: DiffusionModule, path: str | Path) -> None:
     """Start ``module`` from the weights in ``path`` (a ``.ckpt`` or ``.safetensors`` of the same model).
 
     Fine-tuning, not resuming: the optimizer and step count start afresh; the EMA restarts from the loaded UNet.
+    A checkpoint with an EMA hands on its EMA weights; a text-to-image UNet (stage 1) gets ``conv_in`` widened to the
+    editing UNet's inputs with zero weights for the source latent (stage 1 -> stage 2 hand-off).
     """
     source = load_module(path)
+    source.use_ema_weights()
+    if source.unet.config.in_channels < module.unet.config.in_channels:
+        widen_conv_in(source.unet, module.unet.config.in_channels)
     try:
         module.load_state_dict(source.state_dict())
     except RuntimeError as err:

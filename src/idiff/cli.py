@@ -22,23 +22,25 @@ from idiff.tasks.registry import TaskRegistry
 
 __all__ = ["compose_config", "main"]
 
-VERBS = ("fit", "validate", "test", "predict", "export", "app", "tasks")
+VERBS = ("fit", "validate", "test", "predict", "export", "app", "align", "tasks")
 USAGE = """usage: idiff <verb> [key=value ...]
 
 verbs:
   fit        train on the task mixture (default: tiny model, synthetic data, CPU, minutes)
   validate   generate, decode and score the selected task with a checkpoint (ckpt=latest|reference|PATH)
   test       same as validate, on the task's test requests; prints and saves the metric table
-  predict    edit your own images: input=PATH|DIR|GLOB instruction="..."
   export     write a checkpoint as a diffusers pipeline folder: output=DIR (format=diffusers|original|idiff)
   predict    your own images: input=PATH|DIR|GLOB instruction="..." or task=NAME request.FIELD=...
   app        web app: predict with a decoded view, and the human-alignment picker (pip install -e ".[app]")
+  align generate   candidates of each benchmark image under 20 guidance settings, for people to pick (stage 3)
   tasks      list installed task plugins
 
 examples:
   idiff fit
   idiff test task=keypoints
   idiff fit experiment=paper model.pretrained_path=/models/sd15 strategy=ddp trainer.devices=8
+  idiff fit stage=pretrain_adaptation        (then stage=task_specific init_weights=<its last.ckpt>)
+  idiff align generate task=keypoints ckpt=latest
   idiff test task=keypoints ckpt=reference sampler.num_steps=50
   idiff predict input=photos/ task=keypoints request.joints=[nose,left_wrist]
 Overrides are Hydra syntax; add --cfg job to print the composed config, -m to sweep."""
@@ -103,6 +105,10 @@ def _run(cfg: DictConfig, run_dir: Path) -> None:
             from idiff.app.server import serve
 
             serve(cfg, run_dir)
+        case "align":
+            from idiff.alignment.candidates import generate_candidates
+
+            generate_candidates(cfg, run_dir)
 
 
 @hydra.main(config_path="pkg://idiff.conf", config_name="config", version_base="1.3")
@@ -160,6 +166,11 @@ def main(argv: list[str] | None = None) -> None:
     if verb == "tasks":
         _print_tasks()
         return
+    if verb == "align":  # `idiff align generate ...`: the generation settings live in stage=human_alignment
+        if not overrides or overrides[0] != "generate":
+            print("idiff: error: usage: idiff align generate [key=value ...]", file=sys.stderr)
+            sys.exit(2)
+        overrides = ["stage=human_alignment", *overrides[1:]]
     try:
         _validate_overrides(verb, overrides)
         prepared = prepare_overrides(verb, overrides)

@@ -8,6 +8,7 @@ Training (PAPER.md "Model and training"): noise the target latent with the DDPM 
 latent, predict the noise (or v), drop conditions for classifier-free guidance, keep an EMA of the UNet only.
 ``model.residual`` (off for SD, on for the tiny embedded default) diffuses the *edit* ``target - source`` instead
 of the target, so a small model need not regenerate every pixel of the source (docs/architecture.md).
+``stage.text_to_image`` (stage 1, pretraining adaptation) trains a plain text-to-image UNet: no source latent.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ from idiff.codecs import build_codec
 from idiff.diffusion.conditioning import ConditioningDropout
 from idiff.diffusion.ema import LerpEMA
 from idiff.diffusion.sampler import GuidedSampler, build_inference_scheduler
+from idiff.diffusion.training_noise import training_draws
 from idiff.diffusion.unet import build_unet, unet_conditioning
-from idiff.errors import TrainingError
+from idiff.errors import ConfigError, TrainingError
 from idiff.pretrained import PretrainedSource
 from idiff.text import build_text_encoder, build_tokenizer, encode_instructions, instruction_mask
 
@@ -69,7 +71,9 @@ class DiffusionModule(L.LightningModule):
         self.text_encoder = build_text_encoder(pretrained, seed=seed, **model.get("text_encoder", {}))
         self.train_text_encoder = bool(stage.get("train_text_encoder", False))
         self.text_encoder.requires_grad_(self.train_text_encoder)
+        self.text_to_image = bool(stage.get("text_to_image", False))
         self.unet = build_unet(
+            in_channels=self.codec.latent_channels * (1 if self.text_to_image else 2),
             latent_channels=self.codec.latent_channels,
             cross_attention_dim=self.text_encoder.config.hidden_size,
             sample_size=model["resolution"] // self.codec.downsample_factor,
@@ -82,7 +86,7 @@ class DiffusionModule(L.LightningModule):
         self.noise_scheduler = DDPMScheduler(**model["noise_schedule"])
         self.dropout = ConditioningDropout(**stage["dropout"])
         self.ema = LerpEMA(self.unet.parameters(), decay=stage["ema_decay"]) if stage.get("ema_decay") else None
-        self.residual = bool(model.get("residual", False))
+        self.residual = bool(model.get("residual", False)) and not self.text_to_image
         self.mask_padding = bool(model.get("mask_padding", False))
         self._null_text: torch.Tensor | None = None
 
@@ -108,25 +112,33 @@ class DiffusionModule(L.LightningModule):
         return self._null_text
 
     # --------------------------------------------------------------------------------------------------- training
-    def diffusion_loss(self, source: torch.Tensor, target: torch.Tensor, instructions: list[str]) -> torch.Tensor:
-        """Noise-prediction loss for one batch of images in [-1, 1]."""
-        batch = source.shape[0]
+    def diffusion_loss(
+        self, source: torch.Tensor, target: torch.Tensor, instructions: list[str], draws: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Noise-prediction loss for one batch of images in [-1, 1].
+
+        ``draws`` (one draw number per sample, ``batch["draw"]``) keys each sample's noise, timestep and dropout.
+        """
         target_latents = self.codec.encode_target(target)
-        source_latents = self.codec.encode_source(source)
+        source_latents = None if self.text_to_image else self.codec.encode_source(source)
         if self.residual:
             target_latents = target_latents - source_latents * self.codec.scaling_factor
         text = self.encode_text(instructions)
-        drop_text, drop_image = self.dropout.sample(batch, self.device)
+        random = training_draws(
+            target_latents.shape, self.noise_scheduler.config.num_train_timesteps, self.dropout, self.device,
+            target_latents.dtype, self.hparams["seed"], draws,
+        )
+        drop_text, noise, timesteps = random.drop_text, random.noise, random.timesteps
         text = torch.where(drop_text[:, None, None], self.null_text().to(text.dtype), text)
         mask = self.text_mask(instructions)
         if mask is not None:
             mask = torch.where(drop_text[:, None], self.text_mask([""]), mask)
-        source_latents = source_latents * (~drop_image).to(source_latents.dtype)[:, None, None, None]
-
-        noise = torch.randn_like(target_latents)
-        timesteps = torch.randint(0, self.noise_scheduler.config.num_train_timesteps, (batch,), device=self.device)
         noisy = self.noise_scheduler.add_noise(target_latents, noise, timesteps)
-        unet_input = torch.cat([noisy, source_latents], 1)
+        if source_latents is None:
+            unet_input = noisy
+        else:
+            source_latents = source_latents * (~random.drop_image).to(source_latents.dtype)[:, None, None, None]
+            unet_input = torch.cat([noisy, source_latents], 1)
         prediction = self.unet(unet_input, timesteps, **unet_conditioning(self.unet, text, mask)).sample
         match self.noise_scheduler.config.prediction_type:
             case "epsilon":
@@ -146,7 +158,7 @@ class DiffusionModule(L.LightningModule):
         return loss.mean()
 
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
-        loss = self.diffusion_loss(batch["source"], batch["target"], batch["instruction"])
+        loss = self.diffusion_loss(batch["source"], batch["target"], batch["instruction"], batch.get("draw"))
         if not torch.isfinite(loss):
             first = batch["instruction"][0] if batch["instruction"] else ""
             raise TrainingError(
@@ -154,7 +166,7 @@ class DiffusionModule(L.LightningModule):
                 f"first instruction {first!r}); the weights of this step were not updated and the last checkpoint "
                 "is intact. Lower stage.optimizer.lr, or check the data of that batch"
             )
-        self.log("train/loss", loss, prog_bar=True, batch_size=batch["source"].shape[0])
+        self.log("train/loss", loss, prog_bar=True, batch_size=batch["source"].shape[0], sync_dist=True)
         return loss
 
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
@@ -190,9 +202,17 @@ class DiffusionModule(L.LightningModule):
         instructions: list[str],
         text_scale: float | torch.Tensor,
         image_scale: float | torch.Tensor,
-        generator: torch.Generator | None = None,
+        generator: torch.Generator | list[torch.Generator] | None = None,
     ) -> torch.Tensor:
-        """Edited images in [-1, 1] for sources (B, 3, H, W) in [-1, 1] and one instruction each."""
+        """Edited images in [-1, 1] for sources (B, 3, H, W) in [-1, 1] and one instruction each.
+
+        ``generator``: one for the batch, or one per image (each image's noise then does not depend on the batch).
+        """
+        if self.text_to_image:
+            raise ConfigError(
+                "this is a text-to-image checkpoint (stage=pretrain_adaptation): it does not edit images; start "
+                "stage=task_specific from it with init_weights=<its checkpoint>"
+            )
         config = self.hparams["sampler"]
         scheduler = build_inference_scheduler(config["scheduler"], self.noise_scheduler.config)
         sampler = GuidedSampler(self.unet, scheduler, config["formula"], config["num_steps"])

@@ -14,19 +14,22 @@ import hydra.utils
 import lightning as L
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
+from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
+from idiff.batching import describe_batch
 from idiff.checkpoints import find_latest_checkpoint, init_weights, load_module, resolve_checkpoint
-from idiff.data.datamodule import MixtureDataModule, RequestDataModule
+from idiff.data.datamodule import RequestDataModule
 from idiff.errors import ConfigError
 from idiff.evaluation import TaskEvaluation
 from idiff.files import atomic_write_bytes
 from idiff.module import DiffusionModule
-from idiff.tasks.api import Task
+from idiff.stages import mixture_tasks, stage_trainer_arguments, training_data
+from idiff.strategies import check_strategy
 from idiff.tasks.factory import build_task
 from idiff.tasks.registry import TaskRegistry
 
-__all__ = ["evaluate", "fit"]
+__all__ = ["evaluate", "fit", "mixture_tasks"]
 
 
 def _plain(node: Any) -> Any:
@@ -44,16 +47,13 @@ def _check_resolution(cfg: DictConfig, module: DiffusionModule) -> None:
         raise ConfigError(f"model.resolution={cfg.model.resolution} must be divisible by {factor} (codec x UNet)")
 
 
-def mixture_tasks(cfg: DictConfig, registry: TaskRegistry | None = None) -> dict[str, Task]:
-    """The tasks of ``data.mixture``, each configured by ``data.tasks.<name>`` and, for the selected task, ``task``."""
-    return {name: build_task(name, cfg, registry=registry) for name in cfg.data.mixture}
-
-
 def fit(cfg: DictConfig, run_dir: Path, registry: TaskRegistry | None = None) -> Path:
-    """Train on the task mixture; returns the path of the last checkpoint.
+    """Train the configured stage (:mod:`idiff.stages`); returns the path of the last checkpoint.
 
     ``registry`` finds the tasks (default: the installed plugins); tests pass one of hand-built entry points.
     """
+    batch = describe_batch(cfg)
+    check_strategy(cfg)
     L.seed_everything(cfg.seed, workers=True)
     run_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(run_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True).encode())
@@ -61,14 +61,15 @@ def fit(cfg: DictConfig, run_dir: Path, registry: TaskRegistry | None = None) ->
     _check_resolution(cfg, module)
     if cfg.get("init_weights"):
         init_weights(module, resolve_checkpoint(cfg.init_weights, cfg.paths.runs_dir))
-    datamodule = MixtureDataModule(
-        mixture_tasks(cfg, registry), _plain(cfg.data.mixture), cfg.data.batch_size, cfg.data.num_workers, cfg.seed
-    )
+    datamodule = training_data(cfg, registry)
     checkpoints = ModelCheckpoint(
         dirpath=run_dir / "checkpoints", save_last=True, save_top_k=0,
         every_n_train_steps=cfg.checkpoint.every_n_train_steps,
     )
-    trainer = _trainer(cfg, run_dir, callbacks=[checkpoints], logger=CSVLogger(str(run_dir), name="logs", version=""))
+    trainer = _trainer(cfg, run_dir, callbacks=[checkpoints], logger=CSVLogger(str(run_dir), name="logs", version=""),
+                       **stage_trainer_arguments(cfg))
+    if rank_zero_only.rank == 0:  # from the environment: the trainer knows its rank only once fit starts
+        print(f"fit: stage {cfg.stage.name}, {batch}")
     ckpt_path = cfg.resume
     if ckpt_path == "auto":
         latest = find_latest_checkpoint(cfg.paths.runs_dir)

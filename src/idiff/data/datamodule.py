@@ -10,13 +10,18 @@ from lightning.pytorch.utilities import rank_zero_info
 from torch.utils.data import DataLoader, Dataset
 
 from idiff.data.mixture import TaskMixture, collate_samples, images_to_tensor
+from idiff.data.sampling import DistributedDraws
 from idiff.tasks.api import EditRequest, Task
 
 __all__ = ["MixtureDataModule", "RequestDataModule", "RequestDataset"]
 
 
 class MixtureDataModule(L.LightningDataModule):
-    """Training data: every task of the mixture encodes its labels; the mixture weights them."""
+    """Training data: every task of the mixture encodes its labels; the mixture weights them.
+
+    ``tasks`` may hold any source of training samples with ``prepare_data()`` and ``train_dataset()`` (a task plugin,
+    or a stage's own data such as :class:`idiff.adaptation.dataset.AdaptationData`).
+    """
 
     def __init__(
         self, tasks: Mapping[str, Task], weights: Mapping[str, float], batch_size: int, num_workers: int = 0,
@@ -41,11 +46,14 @@ class MixtureDataModule(L.LightningDataModule):
             rank_zero_info("Training mixture:\n" + self.mixture.describe())
 
     def train_dataloader(self) -> DataLoader:
+        """Batches of ``batch_size`` per process; the processes' k-th batches together are one global batch."""
         assert self.mixture is not None
+        trainer = self.trainer
+        world, rank = (trainer.world_size, trainer.global_rank) if trainer is not None else (1, 0)
         return DataLoader(
             self.mixture,
             batch_size=self.batch_size,
-            sampler=self.mixture.sampler(self.seed),
+            sampler=DistributedDraws(self.mixture.sampler(self.seed), world, rank),
             num_workers=self.num_workers,
             collate_fn=collate_samples,
             persistent_workers=self.num_workers > 0,

@@ -1,7 +1,9 @@
 """The multi-task training mixture with per-dataset sample weights (PAPER.md "Encodings", "Model and training").
 
 A dataset of N samples with weight w contributes w * N samples to an epoch on average (e.g. SIDD 20, REDS 0.2):
-items are drawn with replacement, each with probability proportional to its dataset's weight.
+items are drawn with replacement, each with probability proportional to its dataset's weight. A drawn item comes
+as ``(index, draw)`` (:class:`idiff.data.sampling.DistributedDraws`) and is encoded inside
+:func:`idiff.data.draws.drawing`; its draw number travels with the batch (``batch["draw"]``).
 """
 
 from __future__ import annotations
@@ -13,10 +15,11 @@ import numpy as np
 import torch
 from torch.utils.data import ConcatDataset, Dataset, WeightedRandomSampler
 
+from idiff.data.draws import drawing
 from idiff.errors import ConfigError, DataError
 from idiff.tasks.api import EditSample
 
-__all__ = ["MixtureEntry", "TaskMixture", "collate_samples", "images_to_tensor", "tensor_to_images"]
+__all__ = ["DrawnSample", "MixtureEntry", "TaskMixture", "collate_samples", "images_to_tensor", "tensor_to_images"]
 
 
 @dataclass
@@ -30,6 +33,14 @@ class MixtureEntry:
     @property
     def effective_samples(self) -> float:
         return self.size * self.weight
+
+
+@dataclass
+class DrawnSample:
+    """A mixture item and its draw number (None when the item was asked for by index alone)."""
+
+    sample: EditSample
+    draw: int | None = None
 
 
 class TaskMixture(ConcatDataset):
@@ -59,6 +70,14 @@ class TaskMixture(ConcatDataset):
         generator = torch.Generator().manual_seed(seed)
         return WeightedRandomSampler(weights.tolist(), self.samples_per_epoch, replacement=True, generator=generator)
 
+    def __getitem__(self, item: int | tuple[int, int]) -> DrawnSample:
+        """Item ``index`` or ``(index, draw)``; a drawn item is encoded inside :func:`~idiff.data.draws.drawing`."""
+        index, draw = item if isinstance(item, tuple) else (item, None)
+        if draw is None:
+            return DrawnSample(super().__getitem__(index))
+        with drawing(draw):
+            return DrawnSample(super().__getitem__(index), int(draw))
+
     def describe(self) -> str:
         """A short table of the mixture: dataset, size, weight, effective samples per epoch."""
         lines = [f"{'task':<20}{'samples':>10}{'weight':>10}{'per epoch':>12}"]
@@ -79,10 +98,18 @@ def tensor_to_images(tensor: torch.Tensor) -> np.ndarray:
     return array.permute(0, 2, 3, 1).cpu().numpy()
 
 
-def collate_samples(samples: list[EditSample]) -> dict[str, object]:
-    """Batch training samples for :meth:`idiff.module.DiffusionModule.training_step`."""
-    return {
+def collate_samples(items: list[EditSample | DrawnSample]) -> dict[str, object]:
+    """Batch training samples for :meth:`idiff.module.DiffusionModule.training_step`.
+
+    ``draw`` (int64, one per sample) is there when every item came with its draw number.
+    """
+    samples = [item.sample if isinstance(item, DrawnSample) else item for item in items]
+    batch: dict[str, object] = {
         "source": images_to_tensor([s.source for s in samples]),
         "target": images_to_tensor([s.target for s in samples]),
         "instruction": [s.instruction for s in samples],
     }
+    draws = [getattr(item, "draw", None) for item in items]
+    if draws and all(d is not None for d in draws):
+        batch["draw"] = torch.tensor(draws, dtype=torch.int64)
+    return batch

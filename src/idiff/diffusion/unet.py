@@ -69,6 +69,7 @@ def build_unet(
     pretrained_path: str | PretrainedSource | None = None,
     architecture: dict[str, Any] | None = None,
     seed: int = 0,
+    in_channels: int | None = None,
 ) -> UNet2DConditionModel:
     """The editing UNet: ``2 * latent_channels`` inputs (noisy target + source latent), ``latent_channels`` out.
 
@@ -76,7 +77,9 @@ def build_unet(
     from its ``unet/`` folder or from an original single file (a 4-channel text-to-image UNet is widened; an
     8-channel InstructPix2Pix / InstructDiffusion UNet is used as is). Otherwise a random UNet is built from
     ``architecture`` (keyword arguments of :class:`~diffusers.UNet2DConditionModel`).
+    ``in_channels=latent_channels`` asks for a text-to-image UNet instead (stage 1, pretraining adaptation).
     """
+    in_channels = in_channels or 2 * latent_channels
     source = as_pretrained_source(pretrained_path)
     if source is not None:
         unet = source.load("unet", UNet2DConditionModel)
@@ -85,7 +88,12 @@ def build_unet(
                 f"{source.where('unet')}: UNet predicts {unet.config.out_channels} channels but the codec has "
                 f"{latent_channels}"
             )
-        return widen_conv_in(unet, 2 * latent_channels).train()  # loaders return eval mode; Lightning keeps it
+        if unet.config.in_channels > in_channels:
+            raise ConfigError(
+                f"{source.where('unet')}: the UNet has {unet.config.in_channels} input channels, this stage needs "
+                f"{in_channels} (stage=pretrain_adaptation starts from a text-to-image UNet)"
+            )
+        return widen_conv_in(unet, in_channels).train()  # loaders return eval mode; Lightning keeps it
     architecture = dict(architecture or {})
     if architecture.get("class_embed_type") == "projection":
         architecture.setdefault("projection_class_embeddings_input_dim", cross_attention_dim)
@@ -93,7 +101,7 @@ def build_unet(
         torch.manual_seed(seed)
         return UNet2DConditionModel(
             sample_size=sample_size,
-            in_channels=2 * latent_channels,
+            in_channels=in_channels,
             out_channels=latent_channels,
             cross_attention_dim=cross_attention_dim,
             **architecture,

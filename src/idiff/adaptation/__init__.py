@@ -1,0 +1,1 @@
+"""Stage 1, pretraining adaptation: text-to-image fine-tuning on images with random marks (PAPER.md)."""
