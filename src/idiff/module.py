@@ -179,7 +179,11 @@ class DiffusionModule(L.LightningModule):
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         params = [p for p in self.parameters() if p.requires_grad]
-        return hydra.utils.instantiate(self.hparams["stage"]["optimizer"], params=params)
+        optimizer = dict(self.hparams["stage"]["optimizer"])
+        if optimizer.get("fused") and "mixed" in str(getattr(self._trainer, "precision", "")):
+            # Lightning's mixed-precision plugin unscales and clips gradients itself, which a fused kernel forbids
+            optimizer["fused"] = False
+        return hydra.utils.instantiate(optimizer, params=params)
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         if self.ema is not None:
