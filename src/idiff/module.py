@@ -16,6 +16,7 @@ from typing import Any
 
 import hydra.utils
 import lightning as L
+import numpy as np
 import torch
 import torch.nn.functional as F
 from diffusers import DDPMScheduler
@@ -83,6 +84,7 @@ class DiffusionModule(L.LightningModule):
         self.residual = bool(model.get("residual", False))
         self.mask_padding = bool(model.get("mask_padding", False))
         self._null_text: torch.Tensor | None = None
+        self._generator_step, self._micro_batch = -1, 0
 
     # ----------------------------------------------------------------------------------------------- conditioning
     def source_reference(self, source: torch.Tensor) -> torch.Tensor:
@@ -106,23 +108,30 @@ class DiffusionModule(L.LightningModule):
         return self._null_text
 
     # --------------------------------------------------------------------------------------------------- training
-    def diffusion_loss(self, source: torch.Tensor, target: torch.Tensor, instructions: list[str]) -> torch.Tensor:
-        """Noise-prediction loss for one batch of images in [-1, 1]."""
+    def diffusion_loss(
+        self, source: torch.Tensor, target: torch.Tensor, instructions: list[str],
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        """Noise-prediction loss for one batch of images in [-1, 1]; noise, timesteps and dropout from ``generator``."""
         batch = source.shape[0]
         target_latents = self.codec.encode_target(target)
         source_latents = self.codec.encode_source(source)
         if self.residual:
             target_latents = target_latents - source_latents * self.codec.scaling_factor
         text = self.encode_text(instructions)
-        drop_text, drop_image = self.dropout.sample(batch, self.device)
+        drop_text, drop_image = self.dropout.sample(batch, self.device, generator)
         text = torch.where(drop_text[:, None, None], self.null_text().to(text.dtype), text)
         mask = self.text_mask(instructions)
         if mask is not None:
             mask = torch.where(drop_text[:, None], self.text_mask([""]), mask)
         source_latents = source_latents * (~drop_image).to(source_latents.dtype)[:, None, None, None]
 
-        noise = torch.randn_like(target_latents)
-        timesteps = torch.randint(0, self.noise_scheduler.config.num_train_timesteps, (batch,), device=self.device)
+        noise = torch.randn(
+            target_latents.shape, generator=generator, device=target_latents.device, dtype=target_latents.dtype
+        )
+        timesteps = torch.randint(
+            0, self.noise_scheduler.config.num_train_timesteps, (batch,), device=self.device, generator=generator
+        )
         noisy = self.noise_scheduler.add_noise(target_latents, noise, timesteps)
         unet_input = torch.cat([noisy, source_latents], 1)
         prediction = self.unet(unet_input, timesteps, **unet_conditioning(self.unet, text, mask)).sample
@@ -143,8 +152,21 @@ class DiffusionModule(L.LightningModule):
             loss = loss * min_snr_weights(self.noise_scheduler, timesteps, snr_gamma)
         return loss.mean()
 
+    def step_generator(self) -> torch.Generator:
+        """The random source of one training batch: seeded by (seed, global step, rank, micro-batch of the step).
+
+        A function of the position in training, not of what ran before, so a run resumed from a checkpoint draws
+        the same noise, timesteps and dropout as an uninterrupted one (docs/user-guide.md "Reliability").
+        """
+        if self._generator_step != self.global_step:
+            self._generator_step, self._micro_batch = self.global_step, 0
+        key = [int(self.hparams["seed"]), self.global_step, self.global_rank, self._micro_batch]
+        self._micro_batch += 1
+        seed = int(np.random.SeedSequence(key).generate_state(1, dtype=np.uint64)[0] >> 1)
+        return torch.Generator(self.device).manual_seed(seed)
+
     def training_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
-        loss = self.diffusion_loss(batch["source"], batch["target"], batch["instruction"])
+        loss = self.diffusion_loss(batch["source"], batch["target"], batch["instruction"], self.step_generator())
         if not torch.isfinite(loss):
             first = batch["instruction"][0] if batch["instruction"] else ""
             raise TrainingError(

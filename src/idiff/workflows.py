@@ -16,12 +16,15 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
 from omegaconf import DictConfig, OmegaConf
 
+from idiff.checkpoint_io import AtomicCheckpointIO
 from idiff.checkpoints import find_latest_checkpoint, load_module, resolve_checkpoint
 from idiff.data.datamodule import MixtureDataModule, RequestDataModule
+from idiff.data.error_policy import report_skips
 from idiff.errors import ConfigError
 from idiff.evaluation import TaskEvaluation
 from idiff.files import atomic_write_bytes
 from idiff.module import DiffusionModule
+from idiff.preflight import check_free_space, check_resolution, check_writable, checkpoint_bytes
 from idiff.tasks.api import Task
 from idiff.tasks.factory import build_task
 
@@ -38,9 +41,8 @@ def _trainer(cfg: DictConfig, run_dir: Path, **overrides: Any) -> L.Trainer:
 
 
 def _check_resolution(cfg: DictConfig, module: DiffusionModule) -> None:
-    factor = module.codec.downsample_factor * 2 ** (len(module.unet.config.block_out_channels) - 1)
-    if cfg.model.resolution % factor:
-        raise ConfigError(f"model.resolution={cfg.model.resolution} must be divisible by {factor} (codec x UNet)")
+    check_resolution(cfg.model.resolution,
+                     module.codec.downsample_factor * 2 ** (len(module.unet.config.block_out_channels) - 1))
 
 
 def mixture_tasks(cfg: DictConfig) -> dict[str, Task]:
@@ -51,29 +53,50 @@ def mixture_tasks(cfg: DictConfig) -> dict[str, Task]:
 def fit(cfg: DictConfig, run_dir: Path) -> Path:
     """Train on the task mixture; returns the path of the last checkpoint."""
     L.seed_everything(cfg.seed, workers=True)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    check_writable(run_dir)
     atomic_write_bytes(run_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True).encode())
+    ckpt_path = _resume_path(cfg)  # before this run writes a checkpoint of its own
     module = DiffusionModule(_plain(cfg.model), _plain(cfg.stage), _plain(cfg.sampler), seed=cfg.seed)
     _check_resolution(cfg, module)
-    datamodule = MixtureDataModule(
-        mixture_tasks(cfg), _plain(cfg.data.mixture), cfg.data.batch_size, cfg.data.num_workers, cfg.seed
-    )
+    ema = sum(p.numel() for p in module.ema.shadow_params) if module.ema is not None else 0
+    check_free_space(run_dir, 2 * checkpoint_bytes(module, ema))
+    tasks = mixture_tasks(cfg)
+    datamodule = MixtureDataModule(tasks, _plain(cfg.data.mixture), cfg.data.batch_size, cfg.data.num_workers, cfg.seed)
     checkpoints = ModelCheckpoint(
         dirpath=run_dir / "checkpoints", save_last=True, save_top_k=0,
         every_n_train_steps=cfg.checkpoint.every_n_train_steps,
     )
-    trainer = _trainer(cfg, run_dir, callbacks=[checkpoints], logger=CSVLogger(str(run_dir), name="logs", version=""))
-    ckpt_path = cfg.resume
-    if ckpt_path == "auto":
-        latest = find_latest_checkpoint(cfg.paths.runs_dir)
-        ckpt_path = str(latest) if latest else None
+    trainer = _trainer(cfg, run_dir, callbacks=[checkpoints], logger=CSVLogger(str(run_dir), name="logs", version=""),
+                       plugins=[AtomicCheckpointIO()])
     started = time.perf_counter()
     trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
     last = run_dir / "checkpoints" / "last.ckpt"
     trainer.save_checkpoint(last)  # every rank: Lightning writes on rank 0 behind a barrier
     if trainer.is_global_zero:
         print(f"fit: {trainer.global_step} steps in {time.perf_counter() - started:.0f} s; checkpoint {last}")
+        _report_skips(tasks, run_dir)
     return last
+
+
+def _resume_path(cfg: DictConfig) -> str | None:
+    """The checkpoint ``resume`` names: None, the newest complete ``last.ckpt`` (``auto``) or a path."""
+    match cfg.get("resume"):
+        case None | "":
+            return None
+        case "auto":
+            latest = find_latest_checkpoint(cfg.paths.runs_dir)
+            print(f"fit: resume=auto: {f'resuming from {latest}' if latest else 'no checkpoint yet, starting fresh'}")
+            return str(latest) if latest else None
+        case path:
+            if not Path(path).is_file():
+                raise ConfigError(f"resume={path}: no such file (allowed: null, auto, or a checkpoint path)")
+            return str(path)
+
+
+def _report_skips(tasks: dict[str, Task], run_dir: Path) -> None:
+    report = report_skips({name: task.context.errors for name, task in tasks.items()}, run_dir)
+    if report:
+        print(report)
 
 
 def evaluate(cfg: DictConfig, run_dir: Path, command: str = "test") -> dict[str, float]:
@@ -88,8 +111,10 @@ def evaluate(cfg: DictConfig, run_dir: Path, command: str = "test") -> dict[str,
     task = build_task(cfg.task_name, cfg, resolution=module.hparams["model"]["resolution"])
     task.prepare_data()
     requests = task.test_requests()
+    task.context.errors.require(len(requests), f"task {cfg.task_name!r}: test requests from {task.data_dir}")
     metadata = {"task": cfg.task_name, "checkpoint": str(checkpoint), "sampler": _plain(cfg.sampler),
-                "guidance": {"text": task.config.guidance.text, "image": task.config.guidance.image}}
+                "guidance": {"text": task.config.guidance.text, "image": task.config.guidance.image},
+                "skipped_records": len(task.context.errors)}
     evaluation = TaskEvaluation(task, requests, run_dir, metadata=metadata)
     datamodule = RequestDataModule(requests, task.config.guidance.text, task.config.guidance.image,
                                    cfg.data.eval_batch_size)
@@ -98,6 +123,7 @@ def evaluate(cfg: DictConfig, run_dir: Path, command: str = "test") -> dict[str,
     run = trainer.validate if command == "validate" else trainer.test
     run(module, datamodule=datamodule, verbose=True)
     print(f"{command}: metrics, predictions and grid.png written to {run_dir}")
+    _report_skips({cfg.task_name: task}, run_dir)
     return evaluation.metrics
 
 

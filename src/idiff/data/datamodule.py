@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
+from typing import Any
 
 import lightning as L
 import torch
@@ -37,20 +39,45 @@ class MixtureDataModule(L.LightningDataModule):
     def setup(self, stage: str) -> None:
         if self.mixture is None:
             datasets = {name: task.train_dataset() for name, task in self.tasks.items()}
-            self.mixture = TaskMixture(datasets, self.weights)
+            policies = {name: task.context.errors for name, task in self.tasks.items()}
+            self.mixture = TaskMixture(datasets, self.weights, policies)
             rank_zero_info("Training mixture:\n" + self.mixture.describe())
 
     def train_dataloader(self) -> DataLoader:
         assert self.mixture is not None
+        sampler = self.mixture.sampler(self.seed)
+        trainer = self.trainer
+        if trainer is not None and trainer.global_step and trainer.world_size == 1:
+            sampler.resume(*self.resume_point(trainer.global_step, trainer.current_epoch,
+                                              trainer.accumulate_grad_batches))
         return DataLoader(
             self.mixture,
             batch_size=self.batch_size,
-            sampler=self.mixture.sampler(self.seed),
+            sampler=sampler,
             num_workers=self.num_workers,
             collate_fn=collate_samples,
             persistent_workers=self.num_workers > 0,
             drop_last=True,
         )
+
+    def resume_point(self, global_step: int, epoch: int, accumulate: int = 1) -> tuple[int, int]:
+        """``(epoch, item)`` where a run restored at ``global_step`` (in epoch ``epoch``) takes up its data again.
+
+        An epoch has ``samples_per_epoch // batch_size`` batches (the last partial batch is dropped) and
+        ``ceil(batches / accumulate)`` optimizer steps, so the steps done fix the batches done in this epoch.
+        Under several processes the epoch restarts from its first item instead (the distributed sampler splits it).
+        """
+        assert self.mixture is not None
+        steps_per_epoch = math.ceil(self.mixture.samples_per_epoch // self.batch_size / accumulate)
+        batches_done = (global_step - epoch * steps_per_epoch) * accumulate
+        return epoch, batches_done * self.batch_size
+
+    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        """Count, in the main process, the items the workers skipped under ``data.on_error=skip``."""
+        if isinstance(batch, dict):
+            for name, message in batch.pop("skipped", ()):
+                self.tasks[name].context.errors.record(message)
+        return batch
 
 
 class RequestDataset(Dataset):

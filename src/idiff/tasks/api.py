@@ -18,9 +18,26 @@ from typing import Any, ClassVar
 import numpy as np
 from torch.utils.data import Dataset
 
+from idiff.data.dataset_paths import dataset_file
+from idiff.data.draws import SampleRandom
+from idiff.data.error_policy import ErrorPolicy
+from idiff.data.images import open_image, read_rgb
 from idiff.errors import DataError
 
-__all__ = ["DataError", "EditRequest", "EditSample", "GuidanceScales", "Task", "TaskConfig", "TaskContext"]
+__all__ = [
+    "DataError",
+    "EditRequest",
+    "EditSample",
+    "ErrorPolicy",
+    "GuidanceScales",
+    "SampleRandom",
+    "Task",
+    "TaskConfig",
+    "TaskContext",
+    "dataset_file",
+    "open_image",
+    "read_rgb",
+]
 
 
 @dataclass
@@ -83,11 +100,17 @@ class TaskConfig:
 
 @dataclass
 class TaskContext:
-    """What the core tells a task about the run: image size, where data lives, the seed."""
+    """What the core tells a task about the run: image size, where data lives, the seed, the bad-data policy.
+
+    ``errors`` is the run's ``data.on_error`` policy for this task: wrap the reading of each record (annotation,
+    image entry, image) in ``with self.context.errors.guard():`` so that a bad one either stops the run with its
+    :class:`DataError` or is skipped and counted (docs/adding-a-task.md, "Errors").
+    """
 
     resolution: int
     data_dir: Path
     seed: int = 0
+    errors: ErrorPolicy = field(default_factory=ErrorPolicy)
 
 
 class Task(abc.ABC):

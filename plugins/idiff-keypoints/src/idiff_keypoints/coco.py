@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from idiff.tasks.api import DataError
+from idiff.tasks.api import DataError, ErrorPolicy, dataset_file
 from pycocotools.coco import COCO
 
 from idiff_keypoints.layouts import KeypointLayout
@@ -83,7 +83,8 @@ class KeypointsDataset:
         layout: keypoint layout of the person category.
         category_id: id of that category.
         instances: the persons kept (see :func:`load_coco_keypoints`).
-        coco: the pycocotools index over the whole file.
+        coco: the pycocotools index of the well-formed images and annotations of the keypoint category (what
+            COCOeval scores against).
     """
 
     ann_file: Path
@@ -107,19 +108,53 @@ def _read_json(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise _fail(path, "annotation file not found")
     try:
-        data = json.loads(path.read_text())
+        data = json.loads(path.read_bytes())
     except json.JSONDecodeError as err:
         raise _fail(path, f"not valid JSON ({err.msg} at line {err.lineno})") from err
+    except (UnicodeDecodeError, RecursionError) as err:
+        raise _fail(path, f"not valid JSON ({type(err).__name__})") from None
     if not isinstance(data, dict):
         raise _fail(path, "top level is not a JSON object")
     for key in ("images", "annotations", "categories"):
         if key not in data:
             raise _fail(path, f"missing top-level key '{key}'")
+        if not isinstance(data[key], list):
+            raise _fail(path, f"top-level '{key}' is a {type(data[key]).__name__}, expected a list")
     return data
 
 
+def _numbers(path: Path, where: str, key: str, value: Any, count: int) -> np.ndarray:
+    """``count`` finite numbers from field ``key`` of record ``where``; else an error naming both."""
+    if not isinstance(value, list):
+        raise _fail(path, f"{where} '{key}' is a {type(value).__name__}, expected a list of {count} numbers")
+    if len(value) != count:
+        raise _fail(path, f"{where} '{key}' has {len(value)} values, expected {count}")
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+        raise _fail(path, f"{where} '{key}' holds values that are not numbers")
+    array = np.asarray(value, dtype=np.float64)
+    if not np.isfinite(array).all():
+        raise _fail(path, f"{where} '{key}' holds NaN or infinite values")
+    return array
+
+
+def _integer(path: Path, where: str, key: str, value: Any, minimum: int | None = None) -> int:
+    if type(value) is not int or (minimum is not None and value < minimum):
+        expected = "an integer" if minimum is None else f"an integer >= {minimum}"
+        raise _fail(path, f"{where} '{key}' is {value!r}, expected {expected}")
+    return value
+
+
+def _require(path: Path, where: str, record: Any, keys: tuple[str, ...]) -> dict[str, Any]:
+    if not isinstance(record, dict):
+        raise _fail(path, f"{where} is a {type(record).__name__}, expected a JSON object")
+    for key in keys:
+        if key not in record:
+            raise _fail(path, f"{where} is missing '{key}'")
+    return record
+
+
 def _pick_category(path: Path, data: dict[str, Any], category_id: int | None) -> dict[str, Any]:
-    cats = data["categories"]
+    cats = [c for c in data["categories"] if isinstance(c, dict)]
     if category_id is not None:
         match = [c for c in cats if c.get("id") == category_id]
         if not match:
@@ -132,7 +167,61 @@ def _pick_category(path: Path, data: dict[str, Any], category_id: int | None) ->
         cat = with_kp[0]
     if "keypoints" not in cat:
         raise _fail(path, f"category {cat.get('id')} has no 'keypoints' key")
+    _integer(path, "the keypoint category", "id", cat.get("id"))
     return cat
+
+
+@dataclass(frozen=True)
+class _Image:
+    path: Path
+    size: tuple[int, int]
+
+
+def _image_entry(path: Path, index: int, img: Any, img_root: Path) -> tuple[int, _Image]:
+    img = _require(path, f"image entry #{index}", img, ("id", "file_name", "width", "height"))
+    where = f"image {img['id']!r}"
+    image_id = _integer(path, where, "id", img["id"])
+    size = (_integer(path, where, "width", img["width"], 1), _integer(path, where, "height", img["height"], 1))
+    return image_id, _Image(dataset_file(img_root, img["file_name"], f"{path}: {where} 'file_name'"), size)
+
+
+def _person(
+    path: Path, ann: dict[str, Any], k: int, images: dict[int, _Image], min_keypoints: int, min_box_size: float
+) -> PersonInstance | None:
+    """The annotation as a kept person; None when it is filtered out (crowd, too few joints, tiny box)."""
+    where = f"annotation {ann['id']!r}"
+    ann_id = _integer(path, where, "id", ann["id"])
+    kpts = _numbers(path, where, "keypoints", ann["keypoints"], 3 * k).reshape(k, 3)
+    if not np.isin(kpts[:, 2], (0, 1, 2)).all():
+        raise _fail(path, f"{where} 'keypoints' has visibility flags other than 0, 1, 2")
+    x, y, w, h = (float(v) for v in _numbers(path, where, "bbox", ann["bbox"], 4))
+    image_id = ann["image_id"]
+    if type(image_id) is not int or image_id not in images:
+        raise _fail(path, f"{where} refers to unknown image_id {image_id!r}")
+    image = images[image_id]
+    area = _numbers(path, where, "area", [ann.get("area", w * h)], 1)[0]
+    if ann.get("iscrowd", 0):
+        return None
+    if int((kpts[:, 2] > 0).sum()) < min_keypoints:
+        return None
+    if w < 0 or h < 0:
+        raise _fail(path, f"{where} 'bbox' has a negative width or height: {[x, y, w, h]}")
+    if w == 0 or h == 0:
+        raise _fail(path, f"{where} 'bbox' is empty (width or height 0): {[x, y, w, h]}")
+    if x >= image.size[0] or y >= image.size[1] or x + w <= 0 or y + h <= 0:
+        raise _fail(path, f"{where} 'bbox' {[x, y, w, h]} lies outside its image ({image.size[0]} x {image.size[1]})")
+    if w < min_box_size or h < min_box_size:
+        return None
+    return PersonInstance(
+        image_path=image.path,
+        image_id=image_id,
+        ann_id=ann_id,
+        category_id=int(ann["category_id"]),
+        bbox=(x, y, w, h),
+        keypoints=kpts,
+        area=float(area),
+        image_size=image.size,
+    )
 
 
 def _load_index(data: dict[str, Any]) -> COCO:
@@ -152,11 +241,15 @@ def load_coco_keypoints(
     sigmas: list[float] | None = None,
     min_keypoints: int = 1,
     min_box_size: float = 1.0,
+    errors: ErrorPolicy | None = None,
 ) -> KeypointsDataset:
     """Read one split of a COCO keypoint dataset.
 
     Crowd annotations (``iscrowd=1``), persons with fewer than ``min_keypoints`` labelled joints and
-    boxes narrower or shorter than ``min_box_size`` pixels are skipped.
+    boxes narrower or shorter than ``min_box_size`` pixels (but not empty) are left out, as the field does.
+    A malformed image entry or annotation (missing or misspelt key, wrong keypoint count, visibility other
+    than 0/1/2, negative, empty or outside box, unknown image, ``file_name`` outside the dataset root) raises,
+    or under ``errors`` with ``on_error=skip`` is skipped and counted (an image entry with its persons).
 
     Args:
         root: dataset root.
@@ -167,63 +260,45 @@ def load_coco_keypoints(
         sigmas: OKS sigmas override (see :meth:`KeypointLayout.from_category`).
         min_keypoints: minimum number of labelled joints of a kept person.
         min_box_size: minimum bbox width and height.
+        errors: the run's ``data.on_error`` policy; None raises.
 
     Raises:
-        CocoKeypointsError: missing file or key, wrong keypoint count, unknown image id.
+        CocoKeypointsError: unreadable file, missing top-level key or keypoint category, a bad record (under
+            ``raise``), or no person left.
     """
+    errors = errors or ErrorPolicy()
     path = annotation_path(root, split, pattern)
     data = _read_json(path)
     cat = _pick_category(path, data, category_id)
     layout = KeypointLayout.from_category(cat, sigmas=sigmas, source=str(path))
     k = layout.num_joints
-    cid = int(cat["id"])
-    images = {}
-    for img in data["images"]:
-        for key in ("id", "file_name", "width", "height"):
-            if key not in img:
-                raise _fail(path, f"image entry {img.get('id', '?')} is missing '{key}'")
-        images[img["id"]] = img
+    cid = cat["id"]
     img_root = Path(root) / image_dir.format(split=split)
+    images: dict[int, _Image] = {}
+    clean = {"images": [], "annotations": [], "categories": [cat]}  # the ground truth COCOeval sees
+    for index, img in enumerate(data["images"]):
+        with errors.guard():
+            image_id, image = _image_entry(path, index, img, img_root)
+            images[image_id] = image
+            clean["images"].append(img)
     instances: list[PersonInstance] = []
-    for ann in data["annotations"]:
-        aid = ann.get("id", "?")
-        if ann.get("category_id") != cid:
-            continue
-        for key in ("id", "image_id", "keypoints", "bbox"):
-            if key not in ann:
-                raise _fail(path, f"annotation {aid} is missing '{key}'")
-        if len(ann["keypoints"]) != 3 * k:
-            raise _fail(path, f"annotation {aid} 'keypoints' has {len(ann['keypoints'])} values, expected {3 * k}")
-        if len(ann["bbox"]) != 4:
-            raise _fail(path, f"annotation {aid} 'bbox' has {len(ann['bbox'])} values, expected 4")
-        if ann["image_id"] not in images:
-            raise _fail(path, f"annotation {aid} refers to unknown image_id {ann['image_id']}")
-        if ann.get("iscrowd", 0):
-            continue
-        kpts = np.asarray(ann["keypoints"], dtype=np.float64).reshape(k, 3)
-        if int((kpts[:, 2] > 0).sum()) < min_keypoints:
-            continue
-        x, y, w, h = (float(v) for v in ann["bbox"])
-        if w < min_box_size or h < min_box_size:
-            continue
-        img = images[ann["image_id"]]
-        instances.append(
-            PersonInstance(
-                image_path=img_root / img["file_name"],
-                image_id=int(img["id"]),
-                ann_id=int(ann["id"]),
-                category_id=cid,
-                bbox=(x, y, w, h),
-                keypoints=kpts,
-                area=float(ann.get("area", w * h)),
-                image_size=(int(img["width"]), int(img["height"])),
-            )
-        )
+    for index, ann in enumerate(data["annotations"]):
+        with errors.guard():
+            if isinstance(ann, dict) and ann.get("category_id") != cid:
+                continue
+            ann = _require(path, f"annotation #{index}", ann, ("id", "image_id", "keypoints", "bbox"))
+            person = _person(path, ann, k, images, min_keypoints, min_box_size)
+            if person is not None:
+                instances.append(person)
+            labelled = int((np.asarray(ann["keypoints"][2::3]) > 0).sum())
+            width, height = ann["bbox"][2:]
+            clean["annotations"].append({"num_keypoints": labelled, "iscrowd": 0, "area": width * height, **ann})
+    errors.require(len(instances), f"{path}: persons with labelled keypoints")
     return KeypointsDataset(
         ann_file=path,
         image_dir=img_root,
         layout=layout,
         category_id=cid,
         instances=instances,
-        coco=_load_index(data),
+        coco=_load_index(clean),
     )

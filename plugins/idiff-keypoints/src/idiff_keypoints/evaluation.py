@@ -79,7 +79,7 @@ def pck(
 
 
 def evaluate_keypoints(
-    gt_json_path: Path | str,
+    gt_json_path: Path | str | COCO,
     results: Sequence[dict[str, Any]],
     out_dir: Path | str,
     sigmas: Sequence[float],
@@ -89,7 +89,7 @@ def evaluate_keypoints(
     """Write ``results`` to ``out_dir/results_name`` and score them with COCOeval (keypoints).
 
     Args:
-        gt_json_path: the ground-truth ``person_keypoints_<split>.json``.
+        gt_json_path: the ground-truth ``person_keypoints_<split>.json``, or its pycocotools index.
         results: COCO keypoint results (see :func:`person_result`).
         out_dir: where the results file goes.
         sigmas: OKS sigma per joint (K of them).
@@ -106,7 +106,7 @@ def evaluate_keypoints(
         return zero
     sink = io.StringIO()
     with contextlib.redirect_stdout(sink):
-        gt = COCO(str(gt_json_path))
+        gt = gt_json_path if isinstance(gt_json_path, COCO) else COCO(str(gt_json_path))
         dt = gt.loadRes([dict(r) for r in results])
         ev = COCOeval(gt, dt, iouType="keypoints")
         ev.params.kpt_oks_sigmas = np.asarray(sigmas, dtype=np.float64)

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from idiff.files import atomic_write_json
+from idiff.files import atomic_write_json, atomic_write_png
 from PIL import Image, ImageDraw
 
 from idiff_keypoints.coco import DEFAULT_ANNOTATION_PATTERN, annotation_path
@@ -207,7 +207,7 @@ def write_synthetic_coco(
                 }
             )
         name = f"{i:012d}.png"
-        img.save(img_dir / name)
+        atomic_write_png(img_dir / name, np.asarray(img))
         images.append({"id": i, "file_name": name, "width": image_size, "height": image_size})
     data = {
         "info": {"description": f"idiff-keypoints synthetic stick people, seed {seed}", "version": "1.0"},

@@ -76,6 +76,7 @@ class KeypointsTask(Task):
                 self.config.annotation_pattern,
                 self.config.image_dir_pattern,
                 sigmas=self.config.sigmas or None,
+                errors=self.context.errors,
             )
         return self._splits[name]
 
@@ -106,7 +107,11 @@ class KeypointsTask(Task):
         for persons in by_image.values():
             if cap and requests and len(requests) + n_chunks * len(persons) > cap:
                 break
-            image = load_rgb(persons[0].image_path)
+            image = None
+            with self.context.errors.guard():  # under on_error=skip an unreadable image drops its persons
+                image = load_rgb(persons[0])
+            if image is None:
+                continue
             for inst in persons:
                 crop, kp, matrix = make_crop(image, inst.bbox, inst.keypoints, res, layout)
                 inverse = invert_affine(matrix).tolist()
@@ -157,7 +162,7 @@ class KeypointsTask(Task):
         if not results:
             return {**dict.fromkeys(METRIC_NAMES, 0.0), **{f"PCK@{a:g}": 0.0 for a in PCK_ALPHAS}}
         metrics = evaluate_keypoints(
-            data.ann_file, results, out_dir, data.layout.sigmas, image_ids=[p["image_id"] for p in persons.values()]
+            data.coco, results, out_dir, data.layout.sigmas, image_ids=[p["image_id"] for p in persons.values()]
         )
         truth = {inst.ann_id: inst for inst in data.instances}
         ids = [i for i in persons if i in truth]

@@ -27,7 +27,6 @@ from idiff_segmentation.evaluation import (
     semantic_class_metrics,
 )
 from idiff_segmentation.labelmaps import IGNORE_INDEX, SEMANTIC_LAYOUTS, LabelMapDataset, load_label_maps
-from idiff_segmentation.masks import load_rgb
 from idiff_segmentation.synthetic_stuff import write_synthetic_cocostuff
 from idiff_segmentation.task import SegmentationTask
 
@@ -78,7 +77,8 @@ class SemanticSegmentationTask(SegmentationTask):
             self.prepare_data()
             cfg = self.config
             self._splits[name] = load_label_maps(
-                self.data_dir, cfg.dataset, name, cfg.image_dir_pattern, cfg.label_dir_pattern, cfg.labels_file
+                self.data_dir, cfg.dataset, name, cfg.image_dir_pattern, cfg.label_dir_pattern, cfg.labels_file,
+                self.context.errors,
             )
         return self._splits[name]
 
@@ -102,11 +102,15 @@ class SemanticSegmentationTask(SegmentationTask):
         cap = self.config.max_test_requests
         requests: list[EditRequest] = []
         for index, item in enumerate(data.items):
-            labels = data.load_labels(item)
+            pair = None
+            with self.context.errors.guard():  # under on_error=skip an unreadable or mismatched pair is left out
+                pair = data.load_pair(item)
+            if pair is None:
+                continue
+            image, labels = pair
             classes = [int(c) for c in np.unique(labels) if c != IGNORE_INDEX]
             if cap and requests and len(requests) + len(classes) > cap:
                 break
-            image = load_rgb(item.image_path)
             for c in classes[: cap or None]:
                 meta = {"item": index, "name": item.name, "class_id": c}
                 requests.append(
