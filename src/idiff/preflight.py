@@ -13,10 +13,12 @@ import os
 import shutil
 import tempfile
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from idiff.errors import ConfigError
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["check_free_space", "check_resolution", "check_writable", "checkpoint_bytes"]
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -48,8 +47,7 @@ class MixtureDataModule(L.LightningDataModule):
         sampler = self.mixture.sampler(self.seed)
         trainer = self.trainer
         if trainer is not None and trainer.global_step and trainer.world_size == 1:
-            sampler.resume(*self.resume_point(trainer.global_step, trainer.current_epoch,
-                                              trainer.accumulate_grad_batches))
+            sampler.resume(*self.resume_point(trainer.global_step, trainer.accumulate_grad_batches))
         return DataLoader(
             self.mixture,
             batch_size=self.batch_size,
@@ -60,17 +58,18 @@ class MixtureDataModule(L.LightningDataModule):
             drop_last=True,
         )
 
-    def resume_point(self, global_step: int, epoch: int, accumulate: int = 1) -> tuple[int, int]:
-        """``(epoch, item)`` where a run restored at ``global_step`` (in epoch ``epoch``) takes up its data again.
+    def resume_point(self, global_step: int, accumulate: int = 1) -> tuple[int, int]:
+        """``(epoch, item)`` where a run restored at ``global_step`` takes up its data again.
 
-        An epoch has ``samples_per_epoch // batch_size`` batches (the last partial batch is dropped) and
-        ``ceil(batches / accumulate)`` optimizer steps, so the steps done fix the batches done in this epoch.
-        Under several processes the epoch restarts from its first item instead (the distributed sampler splits it).
+        An epoch has ``samples_per_epoch // batch_size`` batches (the last partial batch is dropped) and every
+        optimizer step took ``accumulate`` of them, so the steps done fix the batches done: exact when ``accumulate``
+        is 1 or divides the batches of an epoch. Under several processes the restored epoch restarts from its first
+        item instead (Lightning's distributed sampler splits each epoch between the processes).
         """
         assert self.mixture is not None
-        steps_per_epoch = math.ceil(self.mixture.samples_per_epoch // self.batch_size / accumulate)
-        batches_done = (global_step - epoch * steps_per_epoch) * accumulate
-        return epoch, batches_done * self.batch_size
+        batches_per_epoch = max(1, self.mixture.samples_per_epoch // self.batch_size)
+        epoch, batch = divmod(global_step * accumulate, batches_per_epoch)
+        return epoch, batch * self.batch_size
 
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
         """Count, in the main process, the items the workers skipped under ``data.on_error=skip``."""

@@ -7,6 +7,8 @@ DataLoader workers changes nothing:
 - :class:`ResumableWeightedSampler` draws epoch ``e``'s items with replacement from a generator seeded by
   (seed, e) and can start an epoch part-way (:meth:`~ResumableWeightedSampler.resume`). It yields
   ``(index, draw)`` pairs; ``draw`` numbers the item in the whole run (``epoch * samples_per_epoch + position``).
+  It counts its epochs itself (one per iteration) rather than following Lightning's epoch counter, which the
+  checkpoint written at the end of ``fit`` marks as finished even when ``max_steps`` stopped it part-way.
 - :class:`SampleRandom` is what a task's training dataset calls for its random choices: inside
   :func:`drawing` (the mixture wraps every item in it) it returns a generator seeded by (task seed, draw); used on
   its own it falls back to one generator per process / DataLoader worker.
@@ -86,15 +88,10 @@ class ResumableWeightedSampler(Sampler[tuple[int, int]]):
         self._start = 0
 
     def __len__(self) -> int:
-        return self.num_samples  # a whole epoch: Lightning counts a resumed epoch's batches from where it stopped
-
-    def set_epoch(self, epoch: int) -> None:
-        """Called by Lightning before each epoch; a new epoch starts at its first item."""
-        if epoch != self.epoch:
-            self.epoch, self._start = int(epoch), 0
+        return self.num_samples
 
     def resume(self, epoch: int, start: int) -> None:
-        """Make the next iteration the rest of epoch ``epoch``, from its item number ``start``."""
+        """Make the next iteration the rest of epoch ``epoch``, from its item number ``start``; later ones follow."""
         self.epoch, self._start = int(epoch), max(0, int(start))
 
     def epoch_indices(self, epoch: int) -> list[int]:
@@ -104,8 +101,11 @@ class ResumableWeightedSampler(Sampler[tuple[int, int]]):
         return torch.multinomial(self.weights, self.num_samples, True, generator=generator).tolist()
 
     def __iter__(self) -> Iterator[tuple[int, int]]:
-        start, self._start = self._start, 0
-        base = self.epoch * self.num_samples
-        indices = self.epoch_indices(self.epoch)
+        # Each iteration is one epoch, counted when it starts: Lightning stops pulling after the epoch's last full
+        # batch, so the end of an iteration is never reached with drop_last.
+        epoch, start = self.epoch, self._start
+        self.epoch, self._start = epoch + 1, 0
+        base = epoch * self.num_samples
+        indices = self.epoch_indices(epoch)
         for position in range(start, self.num_samples):
             yield indices[position], base + position

@@ -61,14 +61,16 @@ class ErrorPolicy:
         """Count one skipped record (``message`` names the file and the field)."""
         self.skipped.append(message)
 
-    def __len__(self) -> int:
+    @property
+    def count(self) -> int:
+        """How many records were skipped."""
         return len(self.skipped)
 
     def require(self, count: int, what: str) -> None:
         """Raise when a reader is left with no records (``what`` names them and the file), saying what was skipped."""
         if count:
             return
-        detail = f" ({len(self)} skipped under data.on_error=skip; first: {self.skipped[0]})" if self.skipped else ""
+        detail = f" ({self.count} skipped under data.on_error=skip; first: {self.skipped[0]})" if self.skipped else ""
         raise DataError(f"{what}: nothing usable{detail}")
 
     def by_reason(self) -> Counter[str]:

@@ -26,7 +26,13 @@ from idiff_segmentation.evaluation import (
     mask_counts,
     semantic_class_metrics,
 )
-from idiff_segmentation.labelmaps import IGNORE_INDEX, SEMANTIC_LAYOUTS, LabelMapDataset, load_label_maps
+from idiff_segmentation.labelmaps import (
+    IGNORE_INDEX,
+    SEMANTIC_LAYOUTS,
+    LabelMapDataset,
+    LabelMapError,
+    load_label_maps,
+)
 from idiff_segmentation.synthetic_stuff import write_synthetic_cocostuff
 from idiff_segmentation.task import SegmentationTask
 
@@ -45,7 +51,7 @@ class SemanticSegmentationTask(SegmentationTask):
         """Write the synthetic COCO-Stuff-layout dataset when enabled and ``labels_file`` is missing.
 
         Raises:
-            ValueError: ``synthetic`` with ``dataset=ade20k`` and no ADE20K data: synthetic data exists only in the
+            LabelMapError: ``synthetic`` with ``dataset=ade20k`` and no ADE20K data: synthetic data exists only in the
                 COCO-Stuff layout.
         """
         cfg = self.config
@@ -54,7 +60,7 @@ class SemanticSegmentationTask(SegmentationTask):
         if cfg.dataset == "ade20k":
             pattern = cfg.label_dir_pattern or SEMANTIC_LAYOUTS["ade20k"].label_dir_pattern
             if not (self.data_dir / pattern.format(split=cfg.val_split_name)).is_dir():
-                raise ValueError(
+                raise LabelMapError(
                     f"{self.data_dir}: no ADE20K data, and synthetic data is written in the cocostuff layout only; "
                     "set task.dataset=cocostuff, or task.synthetic=false with task.data_dir at ADEChallengeData2016's "
                     "parent"
