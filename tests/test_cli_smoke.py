@@ -78,4 +78,4 @@ def test_a_plugins_data_error_is_one_line_naming_the_file(tiny_argv, tmp_path, c
     err = capsys.readouterr().err
     assert "Traceback" not in err
     errors = [line for line in err.splitlines() if line.startswith("idiff: error: ")]
-    assert errors.count == 1 and "person_keypoints_train2017.json: not valid JSON" in errors[0]
+    assert len(errors) == 1 and "person_keypoints_train2017.json: not valid JSON" in errors[0]
