@@ -61,6 +61,8 @@ REF_CASES = [
      "is missing 'sentences'"),
     ("no sentence text", lambda r, i: _val_ref(r).update(sentences=[{"tokens": []}]), "has no 'sent' or 'raw'"),
     ("string ann_id", lambda r, i: _val_ref(r).update(ann_id="7"), "'ann_id' is '7'"),
+    ("negative ref_id (found by the fuzzer: it seeds the request's colour)", lambda r, i: _val_ref(r).update(
+        ref_id=-1), "'ref_id' is -1, expected an integer >= 0"),
     ("unknown image", lambda r, i: _val_ref(r).update(image_id=987654), "not in 'images'"),
     ("unknown annotation", lambda r, i: _val_ref(r).update(ann_id=987654), "not in 'annotations'"),
     ("annotation without segmentation", lambda r, i: next(
@@ -89,6 +91,8 @@ def test_hand_made_bad_refs(refcoco_root, refer_documents, tmp_path, case, chang
 MASK_CASES = [
     ("polygon wholly outside", [[500, 500, 520, 500, 520, 520]], "lies wholly outside"),
     ("no polygon of 3 points", [[1, 2, 3, 4]], "no polygon of 3 or more"),
+    ("polygon point at 2**70 (found by the fuzzer: pycocotools crashed)", [[0, 0, 2**70, 5, 3, 3]],
+     "far outside its image"),
     ("RLE of another size", {"size": [3, 3], "counts": "9"}, "is not its image's"),
     ("RLE garbage counts", {"size": [64, 64], "counts": "zzzz"}, "not a valid run-length"),
     ("RLE runs too short", {"size": [64, 64], "counts": [5, 5]}, "not a valid run-length"),

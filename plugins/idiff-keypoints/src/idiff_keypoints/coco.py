@@ -180,7 +180,7 @@ class _Image:
 def _image_entry(path: Path, index: int, img: Any, img_root: Path) -> tuple[int, _Image]:
     img = _require(path, f"image entry #{index}", img, ("id", "file_name", "width", "height"))
     where = f"image {img['id']!r}"
-    image_id = _integer(path, where, "id", img["id"])
+    image_id = _integer(path, where, "id", img["id"], 0)
     size = (_integer(path, where, "width", img["width"], 1), _integer(path, where, "height", img["height"], 1))
     return image_id, _Image(dataset_file(img_root, img["file_name"], f"{path}: {where} 'file_name'"), size)
 
@@ -190,7 +190,7 @@ def _person(
 ) -> PersonInstance | None:
     """The annotation as a kept person; None when it is filtered out (crowd, too few joints, tiny box)."""
     where = f"annotation {ann['id']!r}"
-    ann_id = _integer(path, where, "id", ann["id"])
+    ann_id = _integer(path, where, "id", ann["id"], 0)
     kpts = _numbers(path, where, "keypoints", ann["keypoints"], 3 * k).reshape(k, 3)
     if not np.isin(kpts[:, 2], (0, 1, 2)).all():
         raise _fail(path, f"{where} 'keypoints' has visibility flags other than 0, 1, 2")
@@ -200,6 +200,8 @@ def _person(
         raise _fail(path, f"{where} refers to unknown image_id {image_id!r}")
     image = images[image_id]
     area = _numbers(path, where, "area", [ann.get("area", w * h)], 1)[0]
+    if ann.get("iscrowd", 0) not in (0, 1) or isinstance(ann.get("iscrowd", 0), float):
+        raise _fail(path, f"{where} 'iscrowd' is {ann['iscrowd']!r}, expected 0 or 1")
     if ann.get("iscrowd", 0):
         return None
     if int((kpts[:, 2] > 0).sum()) < min_keypoints:
@@ -292,7 +294,8 @@ def load_coco_keypoints(
                 instances.append(person)
             labelled = int((np.asarray(ann["keypoints"][2::3]) > 0).sum())
             width, height = ann["bbox"][2:]
-            clean["annotations"].append({"num_keypoints": labelled, "iscrowd": 0, "area": width * height, **ann})
+            clean["annotations"].append({**ann, "num_keypoints": labelled, "iscrowd": int(ann.get("iscrowd", 0)),
+                                         "area": float(ann.get("area", width * height))})
     errors.require(len(instances), f"{path}: persons with labelled keypoints")
     return KeypointsDataset(
         ann_file=path,

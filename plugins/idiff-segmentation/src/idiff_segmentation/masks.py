@@ -45,8 +45,8 @@ def segmentation_mask(segmentation: Any, height: int, width: int) -> np.ndarray:
 
     Raises:
         ValueError: the field has none of the three forms, holds non-numbers, has no polygon of 3 or more points,
-            lies wholly outside the image, or is an RLE of another size than the image (the caller adds the file
-            and annotation id).
+            lies wholly outside the image or has points farther outside than the image's size, or is an RLE of
+            another size than the image (the caller adds the file and annotation id).
     """
     if isinstance(segmentation, list):
         polygons = [p for p in segmentation if isinstance(p, list) and len(p) >= 6 and len(p) % 2 == 0]
@@ -60,6 +60,12 @@ def segmentation_mask(segmentation: Any, height: int, width: int) -> np.ndarray:
         if points[:, 0].max() <= 0 or points[:, 1].max() <= 0 or points[:, 0].min() >= width or \
                 points[:, 1].min() >= height:
             raise ValueError(f"'segmentation' lies wholly outside its image ({width} x {height})")
+        # pycocotools rasterises the polygon's whole extent in C (huge coordinates overflow it or exhaust memory):
+        # points may stray outside the image, where the mask is clipped, by at most the image's own size.
+        if (np.abs(points[:, 0] - width / 2) > 1.5 * width).any() or \
+                (np.abs(points[:, 1] - height / 2) > 1.5 * height).any():
+            raise ValueError(f"'segmentation' has points far outside its image ({width} x {height}): allowed x in "
+                             f"[{-width}, {2 * width}], y in [{-height}, {2 * height}]")
         rle = mask_utils.merge(mask_utils.frPyObjects(polygons, height, width))
     elif isinstance(segmentation, dict) and "counts" in segmentation and "size" in segmentation:
         if list(segmentation["size"]) != [height, width]:

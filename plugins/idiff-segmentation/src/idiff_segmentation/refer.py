@@ -187,17 +187,18 @@ def _read_refs(path: Path) -> list[Any]:
     return refs
 
 
-def _integer(path: Path, where: str, key: str, value: Any) -> int:
-    if type(value) is not int:
-        raise ReferError(f"{path}: {where} '{key}' is {value!r}, expected an integer")
+def _integer(path: Path, where: str, key: str, value: Any, minimum: int | None = 0) -> int:
+    if type(value) is not int or (minimum is not None and value < minimum):
+        expected = "an integer" if minimum is None else f"an integer >= {minimum}"
+        raise ReferError(f"{path}: {where} '{key}' is {value!r}, expected {expected}")
     return value
 
 
 def _target_ids(path: Path, ref: dict[str, Any]) -> tuple[int, ...]:
     ann = ref["ann_id"]
     where = f"ref {ref['ref_id']}"
-    ids = [_integer(path, where, "ann_id", a) for a in ann] if isinstance(ann, list) else [
-        _integer(path, where, "ann_id", ann)]
+    ids = [_integer(path, where, "ann_id", a, -1) for a in ann] if isinstance(ann, list) else [
+        _integer(path, where, "ann_id", ann, -1)]
     if ref.get("no_target") or ids == [-1]:
         return ()
     if not ids or any(i < 0 for i in ids):
