@@ -12,7 +12,7 @@ from omegaconf import OmegaConf
 
 from idiff.checkpoint_io import AtomicCheckpointIO, is_complete_checkpoint
 from idiff.checkpoints import export_weights, find_latest_checkpoint, load_module, resolve_checkpoint
-from idiff.errors import ConfigError
+from idiff.errors import ConfigError, TrainingError
 from idiff.module import DiffusionModule
 
 
@@ -93,6 +93,11 @@ def test_checkpoint_io_writes_whole_files_only(tmp_path, monkeypatch):
 
     def crash(*args):  # the process dies after writing the temporary file, before the rename
         raise KeyboardInterrupt
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(TrainingError, match="a-file/last.ckpt: checkpoint not written .*previous checkpoint is intact"):
+        io.save_checkpoint({"step": 2}, blocker / "last.ckpt")
 
     monkeypatch.setattr("os.replace", crash)
     with pytest.raises(KeyboardInterrupt):

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
+from idiff.errors import TrainingError
 from idiff.files import atomic_write
 
 __all__ = ["AtomicCheckpointIO", "is_complete_checkpoint"]
@@ -27,7 +28,12 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     def save_checkpoint(self, checkpoint: dict[str, Any], path: str | os.PathLike, storage_options: Any = None) -> None:
         if storage_options is not None:
             raise TypeError(f"{type(self).__name__} takes no storage_options")
-        atomic_write(path, lambda handle: torch.save(checkpoint, handle))
+        try:
+            atomic_write(path, lambda handle: torch.save(checkpoint, handle))
+        except OSError as err:  # e.g. the disk filled up during training
+            raise TrainingError(
+                f"{path}: checkpoint not written ({err.strerror or err}); the previous checkpoint is intact"
+            ) from err
 
 
 def is_complete_checkpoint(path: str | Path) -> bool:

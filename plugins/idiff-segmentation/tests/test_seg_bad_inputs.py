@@ -68,6 +68,8 @@ REF_CASES = [
     ("annotation without segmentation", lambda r, i: next(
         a for a in i["annotations"] if a["id"] == _val_ref(r)["ann_id"]).pop("segmentation"),
      "is missing 'segmentation'"),
+    ("list as an annotation id (found by the fuzzer: unhashable)", lambda r, i: next(
+        a for a in i["annotations"] if a["id"] == _val_ref(r)["ann_id"]).update(id=[1]), "not in 'annotations'"),
     ("image width 0", lambda r, i: next(m for m in i["images"] if m["id"] == _val_ref(r)["image_id"]).update(width=0),
      "'width' is 0"),
 ]

@@ -299,10 +299,13 @@ def load_referring(
     wanted_anns = {a for e in expressions for a in e.ann_ids}
     images: dict[int, ReferImage] = {}
     for img in instances["images"]:
-        if isinstance(img, dict) and img.get("id") in wanted_images and type(img["id"]) is int:
+        if isinstance(img, dict) and type(img.get("id")) is int and img["id"] in wanted_images:
             with errors.guard():
                 images[img["id"]] = _image_entry(inst_path, root, img, image_pattern)
-    annotations = {a["id"]: a for a in instances["annotations"] if isinstance(a, dict) and a.get("id") in wanted_anns}
+    annotations = {
+        a["id"]: a for a in instances["annotations"]
+        if isinstance(a, dict) and type(a.get("id")) is int and a["id"] in wanted_anns
+    }
     kept = []
     for e in expressions:
         with errors.guard():
