@@ -1,4 +1,4 @@
-"""Checkpoints: compact safetensors export round trip, weights-only loading, latest-run discovery."""
+"""Checkpoints: compact safetensors export round trip, weights-only loading, latest-run discovery, atomic writes."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
+from idiff.checkpoint_io import AtomicCheckpointIO, is_complete_checkpoint
 from idiff.checkpoints import export_weights, find_latest_checkpoint, init_weights, load_module, resolve_checkpoint
-from idiff.errors import ConfigError
+from idiff.errors import ConfigError, TrainingError
 from idiff.module import DiffusionModule
 
 
@@ -54,13 +55,21 @@ def test_a_checkpoint_that_would_execute_code_is_refused(tmp_path):
         load_module(path)
 
 
+def _fake_run(runs_dir, name, age, data=None):
+    ckpt = runs_dir / "fit" / name / "checkpoints" / "last.ckpt"
+    ckpt.parent.mkdir(parents=True)
+    if data is None:
+        torch.save({"state_dict": {"w": torch.ones(64)}}, ckpt)
+    else:
+        ckpt.write_bytes(data)
+    os.utime(ckpt, (time.time() + age, time.time() + age))
+    return ckpt
+
+
 def test_latest_checkpoint_is_the_newest_fit_run(tmp_path):
     assert find_latest_checkpoint(tmp_path) is None
     for i, name in enumerate(["2026-01-01_00-00-00", "2026-01-02_00-00-00"]):
-        ckpt = tmp_path / "fit" / name / "checkpoints" / "last.ckpt"
-        ckpt.parent.mkdir(parents=True)
-        ckpt.write_bytes(b"x")
-        os.utime(ckpt, (time.time() + i, time.time() + i))
+        _fake_run(tmp_path, name, i)
     assert find_latest_checkpoint(tmp_path).parts[-3] == "2026-01-02_00-00-00"
     with pytest.raises(ConfigError, match="no such file"):
         resolve_checkpoint(str(tmp_path / "missing.ckpt"), tmp_path)
@@ -85,3 +94,34 @@ def test_init_weights_of_another_architecture_names_the_file(module, idiff_confi
     plain = {k: OmegaConf.to_container(cfg[k], resolve=True) for k in ("model", "stage", "sampler")}
     with pytest.raises(ConfigError, match=r"init_weights=.*w\.safetensors: weights do not fit"):
         init_weights(DiffusionModule(**plain, seed=0), path)
+
+
+def test_a_torn_checkpoint_is_never_the_latest(tmp_path, capsys):
+    whole = _fake_run(tmp_path, "2026-01-01_00-00-00", 0)
+    data = whole.read_bytes()
+    for cut in (len(data) // 2, len(data) - 1, 10, 0):  # a write killed part-way, in place
+        torn = _fake_run(tmp_path, f"2026-01-02_{cut:08d}", 10, data[:cut])
+        assert not is_complete_checkpoint(torn)
+        assert find_latest_checkpoint(tmp_path) == whole
+        assert str(torn) in capsys.readouterr().err
+
+
+def test_checkpoint_io_writes_whole_files_only(tmp_path, monkeypatch):
+    io = AtomicCheckpointIO()
+    path = tmp_path / "checkpoints" / "last.ckpt"
+    io.save_checkpoint({"step": 1, "w": torch.arange(10.0)}, path)
+    assert is_complete_checkpoint(path) and torch.load(path, weights_only=True)["step"] == 1
+
+    def crash(*args):  # the process dies after writing the temporary file, before the rename
+        raise KeyboardInterrupt
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(TrainingError, match="a-file/last.ckpt: checkpoint not written .*previous checkpoint is intact"):
+        io.save_checkpoint({"step": 2}, blocker / "last.ckpt")
+
+    monkeypatch.setattr("os.replace", crash)
+    with pytest.raises(KeyboardInterrupt):
+        io.save_checkpoint({"step": 2, "w": torch.arange(10.0)}, path)
+    assert torch.load(path, weights_only=True)["step"] == 1
+    assert [p.name for p in path.parent.iterdir()] == ["last.ckpt"]

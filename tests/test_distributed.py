@@ -12,6 +12,8 @@ import torch
 from torch.utils.data import WeightedRandomSampler
 
 from idiff.adaptation.dataset import AdaptationData
+from idiff.data.datamodule import MixtureDataModule
+from idiff.data.draws import ResumableWeightedSampler
 from idiff.data.mixture import TaskMixture, collate_samples
 from idiff.data.sampling import DistributedDraws
 from idiff.diffusion.conditioning import ConditioningDropout
@@ -39,6 +41,21 @@ def test_the_processes_kth_batches_together_are_one_process_kth_batch(world):
         for k, global_batch in enumerate(single):
             assert sorted(global_batch) == sorted(item for share in shares for item in share[k])
         assert {draw for _, draw in global_batch} <= set(range(epoch * 13, (epoch + 1) * 13))
+
+
+@pytest.mark.parametrize(("world", "global_step"), [(2, 1), (2, 3), (2, 4), (3, 2), (3, 5)])
+def test_each_process_resumes_its_share_where_the_checkpoint_left_it(world, global_step):
+    weights, samples, batch_size = [1.0] * 7 + [2.0] * 5, 30, 2  # per process: 30 // world items, whole batches
+    module = MixtureDataModule({}, {}, batch_size)
+    module.mixture = type("Mixture", (), {"samples_per_epoch": samples})()
+    for rank in range(world):
+        uninterrupted = DistributedDraws(ResumableWeightedSampler(weights, samples, 3), world, rank)
+        done = [b for _ in range(3) for b in batches(uninterrupted, batch_size)]
+        sampler = ResumableWeightedSampler(weights, samples, 3)
+        sampler.resume(*module.resume_point(global_step, 1, world))
+        resumed = DistributedDraws(sampler, world, rank)
+        rest = [b for _ in range(3 - sampler.epoch) for b in batches(resumed, batch_size)]
+        assert rest == done[global_step : global_step + len(rest)] and rest
 
 
 def test_a_samples_noise_does_not_depend_on_its_batch():

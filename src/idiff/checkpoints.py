@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
+import sys
 from importlib import resources
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import torch
 from diffusers import UNet2DConditionModel
 from safetensors.torch import load_file, save
 
+from idiff.checkpoint_io import is_complete_checkpoint
 from idiff.diffusion.unet import widen_conv_in
 from idiff.errors import ConfigError
 from idiff.files import atomic_write_bytes
@@ -34,9 +36,17 @@ REFERENCE_CHECKPOINT = "reference-keypoints.safetensors"
 
 
 def find_latest_checkpoint(runs_dir: str | Path) -> Path | None:
-    """The ``last.ckpt`` of the newest fit run under ``<runs_dir>/fit`` (by modification time), if any."""
-    candidates = list(Path(runs_dir).glob("fit/*/checkpoints/last.ckpt"))
-    return max(candidates, key=lambda p: p.stat().st_mtime) if candidates else None
+    """The ``last.ckpt`` of the newest fit run under ``<runs_dir>/fit`` (by modification time), if any.
+
+    A file that is not a whole checkpoint (cut short by a crash while it was written in place, e.g. by another
+    tool) is passed over with a warning, so the newest *complete* one is returned.
+    """
+    candidates = sorted(Path(runs_dir).glob("fit/*/checkpoints/last.ckpt"), key=lambda p: p.stat().st_mtime)
+    for path in reversed(candidates):
+        if is_complete_checkpoint(path):
+            return path
+        print(f"idiff: warning: {path} is not a complete checkpoint (cut short?); passed over", file=sys.stderr)
+    return None
 
 
 def reference_checkpoint() -> Path:

@@ -18,9 +18,10 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from idiff.errors import IdiffError
+from idiff.preflight import check_writable
 from idiff.tasks.registry import TaskRegistry
 
-__all__ = ["compose_config", "main"]
+__all__ = ["compose_config", "main", "one_line"]
 
 VERBS = ("fit", "validate", "test", "predict", "export", "app", "align", "tasks")
 USAGE = """usage: idiff <verb> [key=value ...]
@@ -111,12 +112,22 @@ def _run(cfg: DictConfig, run_dir: Path) -> None:
             generate_candidates(cfg, run_dir)
 
 
+def one_line(err: IdiffError) -> str:
+    """The error's message; for one re-raised from a DataLoader worker (whose message is the worker's formatted
+    traceback), the original message from its last line."""
+    message = str(err)
+    if "Original Traceback" in message:
+        last = [line for line in message.splitlines() if line.strip()][-1]
+        message = last.split(": ", 1)[1] if ": " in last else last
+    return message
+
+
 @hydra.main(config_path="pkg://idiff.conf", config_name="config", version_base="1.3")
 def _hydra_main(cfg: DictConfig) -> None:
     try:
         _run(cfg, Path(HydraConfig.get().runtime.output_dir))
     except IdiffError as err:
-        print(f"idiff: error: {err}", file=sys.stderr)
+        print(f"idiff: error: {one_line(err)}", file=sys.stderr)
         sys.exit(2)
 
 
@@ -138,12 +149,13 @@ def _validate_overrides(verb: str, overrides: list[str]) -> None:
     if any(o in ("-m", "--multirun") or o.startswith("-") for o in overrides):
         return
     try:
-        compose_config(verb, overrides)
+        cfg = compose_config(verb, overrides)
     except IdiffError:
         raise
     except Exception as err:  # noqa: BLE001 - Hydra / OmegaConf composition errors
         lines = [line.strip() for line in str(err).splitlines() if line.strip()]
         raise IdiffError(" ".join(lines[:2]) or type(err).__name__) from err
+    check_writable(cfg.paths.runs_dir)  # before Hydra creates the run directory there
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,4 +1,8 @@
-"""Outputs are written whole or not at all: write to a temporary name in the same folder, then rename."""
+"""Outputs are written whole or not at all: write to a temporary name in the same folder, then rename.
+
+A crash (even SIGKILL) leaves either the old file or the new one under the real name, never a part of one; what it
+can leave is a temporary ``.<name>.<random>.tmp`` beside it, which nothing reads and which is safe to delete.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +11,22 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 from PIL import Image
 
-__all__ = ["atomic_folder", "atomic_write_bytes", "atomic_write_json", "atomic_write_png"]
+__all__ = [
+    "atomic_folder",
+    "atomic_write",
+    "atomic_write_bytes",
+    "atomic_write_json",
+    "atomic_write_png",
+    "is_temporary",
+]
 
 
 def _umask_mode(mode: int) -> int:
@@ -25,14 +36,17 @@ def _umask_mode(mode: int) -> int:
     return mode & ~umask
 
 
-def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically (``os.replace`` of a fsynced temporary file)."""
+def atomic_write(path: str | Path, write: Callable[[IO[bytes]], Any]) -> Path:
+    """Call ``write(handle)`` on a temporary file beside ``path``, fsync it, then rename it to ``path``.
+
+    Streams (no copy of the whole content in memory), so it suits large checkpoints too.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            write(handle)
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(tmp, _umask_mode(0o666))
@@ -41,6 +55,17 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def is_temporary(path: str | Path) -> bool:
+    """Whether ``path`` is a temporary file of :func:`atomic_write` (left behind by a crash)."""
+    name = Path(path).name
+    return name.startswith(".") and name.endswith(".tmp")
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (``os.replace`` of a fsynced temporary file)."""
+    return atomic_write(path, lambda handle: handle.write(data))
 
 
 def atomic_write_json(path: str | Path, obj: Any) -> Path:

@@ -169,9 +169,12 @@ class DiffusionModule(L.LightningModule):
         self.log("train/loss", loss, prog_bar=True, batch_size=batch["source"].shape[0], sync_dist=True)
         return loss
 
-    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
-        if self.ema is not None and (batch_idx + 1) % self.trainer.accumulate_grad_batches == 0:
-            self.ema.step(self.unet.parameters())  # once per optimizer step
+    def optimizer_step(self, *args: Any, **kwargs: Any) -> None:
+        super().optimizer_step(*args, **kwargs)
+        # The EMA follows each optimizer step here, not in on_train_batch_end: callbacks' on_train_batch_end (the
+        # step checkpoint) runs before the module's, and a checkpoint must hold the EMA of the weights it holds.
+        if self.ema is not None:
+            self.ema.step(self.unet.parameters())
 
     def on_fit_start(self) -> None:
         if self.ema is not None:

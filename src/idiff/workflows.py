@@ -7,6 +7,8 @@ Each takes a composed config and a run directory, so tests call them without Hyd
 from __future__ import annotations
 
 import time
+import warnings
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -18,14 +20,18 @@ from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
 from idiff.batching import describe_batch
+from idiff.checkpoint_io import AtomicCheckpointIO
 from idiff.checkpoints import find_latest_checkpoint, init_weights, load_module, resolve_checkpoint
 from idiff.data.datamodule import RequestDataModule
+from idiff.data.error_policy import report_skips
 from idiff.errors import ConfigError
 from idiff.evaluation import TaskEvaluation
 from idiff.files import atomic_write_bytes
 from idiff.module import DiffusionModule
+from idiff.preflight import check_free_space, check_resolution, check_writable, checkpoint_bytes
 from idiff.stages import mixture_tasks, stage_trainer_arguments, training_data
 from idiff.strategies import check_strategy
+from idiff.tasks.api import Task
 from idiff.tasks.factory import build_task
 from idiff.tasks.registry import TaskRegistry
 
@@ -42,9 +48,8 @@ def _trainer(cfg: DictConfig, run_dir: Path, **overrides: Any) -> L.Trainer:
 
 
 def _check_resolution(cfg: DictConfig, module: DiffusionModule) -> None:
-    factor = module.codec.downsample_factor * 2 ** (len(module.unet.config.block_out_channels) - 1)
-    if cfg.model.resolution % factor:
-        raise ConfigError(f"model.resolution={cfg.model.resolution} must be divisible by {factor} (codec x UNet)")
+    check_resolution(cfg.model.resolution,
+                     module.codec.downsample_factor * 2 ** (len(module.unet.config.block_out_channels) - 1))
 
 
 def fit(cfg: DictConfig, run_dir: Path, registry: TaskRegistry | None = None) -> Path:
@@ -55,32 +60,59 @@ def fit(cfg: DictConfig, run_dir: Path, registry: TaskRegistry | None = None) ->
     batch = describe_batch(cfg)
     check_strategy(cfg)
     L.seed_everything(cfg.seed, workers=True)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    check_writable(run_dir)
     atomic_write_bytes(run_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True).encode())
+    ckpt_path = _resume_path(cfg)  # before this run writes a checkpoint of its own
     module = DiffusionModule(_plain(cfg.model), _plain(cfg.stage), _plain(cfg.sampler), seed=cfg.seed)
     _check_resolution(cfg, module)
     if cfg.get("init_weights"):
         init_weights(module, resolve_checkpoint(cfg.init_weights, cfg.paths.runs_dir))
+    ema = sum(p.numel() for p in module.ema.shadow_params) if module.ema is not None else 0
+    check_free_space(run_dir, 2 * checkpoint_bytes(module, ema))
     datamodule = training_data(cfg, registry)
     checkpoints = ModelCheckpoint(
         dirpath=run_dir / "checkpoints", save_last=True, save_top_k=0,
         every_n_train_steps=cfg.checkpoint.every_n_train_steps,
     )
     trainer = _trainer(cfg, run_dir, callbacks=[checkpoints], logger=CSVLogger(str(run_dir), name="logs", version=""),
-                       **stage_trainer_arguments(cfg))
+                       plugins=[AtomicCheckpointIO()], **stage_trainer_arguments(cfg))
     if rank_zero_only.rank == 0:  # from the environment: the trainer knows its rank only once fit starts
         print(f"fit: stage {cfg.stage.name}, {batch}")
-    ckpt_path = cfg.resume
-    if ckpt_path == "auto":
-        latest = find_latest_checkpoint(cfg.paths.runs_dir)
-        ckpt_path = str(latest) if latest else None
+    # Lightning warns that a mid-epoch resume is unreliable for a loader without state_dict; ours resumes from the
+    # step count (MixtureDataModule.resume_point), which tests/test_kill_resume.py checks bit for bit.
+    warnings.filterwarnings("ignore", message="You're resuming from a checkpoint that ended before the epoch ended")
     started = time.perf_counter()
     trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
     last = run_dir / "checkpoints" / "last.ckpt"
     trainer.save_checkpoint(last)  # every rank: Lightning writes on rank 0 behind a barrier
     if trainer.is_global_zero:
         print(f"fit: {trainer.global_step} steps in {time.perf_counter() - started:.0f} s; checkpoint {last}")
+        _report_skips(datamodule.tasks, run_dir)
     return last
+
+
+def _resume_path(cfg: DictConfig) -> str | None:
+    """The checkpoint ``resume`` names: None, the newest complete ``last.ckpt`` (``auto``) or a path."""
+    match cfg.get("resume"):
+        case None | "":
+            return None
+        case "auto":
+            latest = find_latest_checkpoint(cfg.paths.runs_dir)
+            if rank_zero_only.rank == 0:
+                found = f"resuming from {latest}" if latest else "no checkpoint yet, starting fresh"
+                print(f"fit: resume=auto: {found}")
+            return str(latest) if latest else None
+        case path:
+            if not Path(path).is_file():
+                raise ConfigError(f"resume={path}: no such file (allowed: null, auto, or a checkpoint path)")
+            return str(path)
+
+
+def _report_skips(tasks: Mapping[str, Task], run_dir: Path) -> None:
+    policies = {name: task.context.errors for name, task in tasks.items() if hasattr(task, "context")}
+    report = report_skips(policies, run_dir)
+    if report:
+        print(report)
 
 
 def evaluate(
@@ -100,8 +132,10 @@ def evaluate(
     task = build_task(cfg.task_name, cfg, resolution=module.hparams["model"]["resolution"], registry=registry)
     task.prepare_data()
     requests = task.test_requests()
+    task.context.errors.require(len(requests), f"task {cfg.task_name!r}: test requests from {task.data_dir}")
     metadata = {"task": cfg.task_name, "checkpoint": str(checkpoint), "sampler": _plain(cfg.sampler),
-                "guidance": {"text": task.config.guidance.text, "image": task.config.guidance.image}}
+                "guidance": {"text": task.config.guidance.text, "image": task.config.guidance.image},
+                "skipped_records": task.context.errors.count}
     evaluation = TaskEvaluation(task, requests, run_dir, metadata=metadata)
     datamodule = RequestDataModule(requests, task.config.guidance.text, task.config.guidance.image,
                                    cfg.data.eval_batch_size)
@@ -110,6 +144,7 @@ def evaluate(
     run = trainer.validate if command == "validate" else trainer.test
     run(module, datamodule=datamodule, verbose=True)
     print(f"{command}: metrics, predictions and grid.png written to {run_dir}")
+    _report_skips({cfg.task_name: task}, run_dir)
     return evaluation.metrics
 
 

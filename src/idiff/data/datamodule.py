@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import lightning as L
 import torch
@@ -42,23 +43,49 @@ class MixtureDataModule(L.LightningDataModule):
     def setup(self, stage: str) -> None:
         if self.mixture is None:
             datasets = {name: task.train_dataset() for name, task in self.tasks.items()}
-            self.mixture = TaskMixture(datasets, self.weights)
+            # a task's data.on_error policy; a stage's own data (no task context) raises on a bad item
+            policies = {name: task.context.errors for name, task in self.tasks.items() if hasattr(task, "context")}
+            self.mixture = TaskMixture(datasets, self.weights, policies)
             rank_zero_info("Training mixture:\n" + self.mixture.describe())
 
     def train_dataloader(self) -> DataLoader:
         """Batches of ``batch_size`` per process; the processes' k-th batches together are one global batch."""
         assert self.mixture is not None
+        sampler = self.mixture.sampler(self.seed)
         trainer = self.trainer
         world, rank = (trainer.world_size, trainer.global_rank) if trainer is not None else (1, 0)
+        if trainer is not None and trainer.global_step:
+            sampler.resume(*self.resume_point(trainer.global_step, trainer.accumulate_grad_batches, world))
         return DataLoader(
             self.mixture,
             batch_size=self.batch_size,
-            sampler=DistributedDraws(self.mixture.sampler(self.seed), world, rank),
+            sampler=DistributedDraws(sampler, world, rank),
             num_workers=self.num_workers,
             collate_fn=collate_samples,
             persistent_workers=self.num_workers > 0,
             drop_last=True,
         )
+
+    def resume_point(self, global_step: int, accumulate: int = 1, world_size: int = 1) -> tuple[int, int]:
+        """``(epoch, item)`` where a run restored at ``global_step`` takes up its data again.
+
+        Each of the ``world_size`` processes takes ``samples_per_epoch // world_size`` items of an epoch
+        (:class:`~idiff.data.sampling.DistributedDraws`) in ``batch_size`` batches (the last partial batch is dropped),
+        and every optimizer step took ``accumulate`` of them, so the steps done fix the global batches done, each
+        ``batch_size * world_size`` items of the epoch's sequence: exact when ``accumulate`` is 1 or divides the
+        batches of an epoch.
+        """
+        assert self.mixture is not None
+        batches_per_epoch = max(1, self.mixture.samples_per_epoch // world_size // self.batch_size)
+        epoch, batch = divmod(global_step * accumulate, batches_per_epoch)
+        return epoch, batch * self.batch_size * world_size
+
+    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        """Count, in the main process, the items the workers skipped under ``data.on_error=skip``."""
+        if isinstance(batch, dict):
+            for name, message in batch.pop("skipped", ()):
+                self.tasks[name].context.errors.record(message)
+        return batch
 
 
 class RequestDataset(Dataset):

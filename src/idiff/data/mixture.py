@@ -1,21 +1,27 @@
 """The multi-task training mixture with per-dataset sample weights (PAPER.md "Encodings", "Model and training").
 
 A dataset of N samples with weight w contributes w * N samples to an epoch on average (e.g. SIDD 20, REDS 0.2):
-items are drawn with replacement, each with probability proportional to its dataset's weight. A drawn item comes
-as ``(index, draw)`` (:class:`idiff.data.sampling.DistributedDraws`) and is encoded inside
-:func:`idiff.data.draws.drawing`; its draw number travels with the batch (``batch["draw"]``).
+items are drawn with replacement, each with probability proportional to its dataset's weight
+(:class:`~idiff.data.draws.ResumableWeightedSampler`). A drawn item comes as ``(index, draw)``
+(:class:`idiff.data.sampling.DistributedDraws`) and is encoded inside :func:`~idiff.data.draws.drawing`, keyed by its
+draw number, so its random choices do not depend on what ran before; the draw number travels with the batch
+(``batch["draw"]``). Under ``data.on_error=skip`` an item whose files cannot be read is replaced by the next item of
+the same dataset and the skip travels with the batch (``batch["skipped"]``) to the main process, which counts it.
 """
 
 from __future__ import annotations
 
+import bisect
+import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torch.utils.data import ConcatDataset, Dataset, WeightedRandomSampler
+from torch.utils.data import ConcatDataset, Dataset
 
-from idiff.data.draws import drawing
+from idiff.data.draws import ResumableWeightedSampler, drawing
+from idiff.data.error_policy import ErrorPolicy
 from idiff.errors import ConfigError, DataError
 from idiff.tasks.api import EditSample
 
@@ -37,16 +43,28 @@ class MixtureEntry:
 
 @dataclass
 class DrawnSample:
-    """A mixture item and its draw number (None when the item was asked for by index alone)."""
+    """A mixture item: the sample, its draw number (None when asked for by index alone), and ``(task, message)`` of
+    the items skipped to get it (``on_error=skip``)."""
 
     sample: EditSample
     draw: int | None = None
+    skipped: tuple[tuple[str, str], ...] = ()
 
 
 class TaskMixture(ConcatDataset):
-    """Concatenation of task datasets with a sampler that honours their sample weights."""
+    """Concatenation of task datasets with a sampler that honours their sample weights.
 
-    def __init__(self, datasets: Mapping[str, Dataset[EditSample]], weights: Mapping[str, float]) -> None:
+    Args:
+        datasets: each task's training dataset, by task name.
+        weights: sample weight by task name (1.0 when absent).
+        policies: each task's ``data.on_error`` policy (``raise`` when absent).
+    """
+
+    def __init__(
+        self, datasets: Mapping[str, Dataset[EditSample]], weights: Mapping[str, float],
+        policies: Mapping[str, ErrorPolicy] | None = None,
+    ) -> None:
+        self.policies = dict(policies or {})
         if not datasets:
             raise ConfigError("data.mixture is empty: name at least one task, e.g. data.mixture={keypoints: 1.0}")
         self.entries = []
@@ -64,19 +82,31 @@ class TaskMixture(ConcatDataset):
     def samples_per_epoch(self) -> int:
         return max(1, round(sum(entry.effective_samples for entry in self.entries)))
 
-    def sampler(self, seed: int = 0) -> WeightedRandomSampler:
+    def sampler(self, seed: int = 0) -> ResumableWeightedSampler:
         """Draws ``samples_per_epoch`` items with replacement, P(item) proportional to its dataset's weight."""
         weights = np.concatenate([np.full(e.size, e.weight, dtype=np.float64) for e in self.entries])
-        generator = torch.Generator().manual_seed(seed)
-        return WeightedRandomSampler(weights.tolist(), self.samples_per_epoch, replacement=True, generator=generator)
+        return ResumableWeightedSampler(weights.tolist(), self.samples_per_epoch, seed)
 
     def __getitem__(self, item: int | tuple[int, int]) -> DrawnSample:
-        """Item ``index`` or ``(index, draw)``; a drawn item is encoded inside :func:`~idiff.data.draws.drawing`."""
+        """Item ``index`` or ``(index, draw)`` (from the sampler: encoded inside ``drawing(draw, attempt)``)."""
         index, draw = item if isinstance(item, tuple) else (item, None)
-        if draw is None:
-            return DrawnSample(super().__getitem__(index))
-        with drawing(draw):
-            return DrawnSample(super().__getitem__(index), int(draw))
+        which = bisect.bisect_right(self.cumulative_sizes, index)
+        entry, dataset = self.entries[which], self.datasets[which]
+        local = index - (self.cumulative_sizes[which - 1] if which else 0)
+        policy = self.policies.get(entry.name) or ErrorPolicy()
+        skipped: list[tuple[str, str]] = []
+        for attempt in range(entry.size):
+            key = drawing(draw, attempt) if draw is not None else contextlib.nullcontext()
+            try:
+                with key:
+                    sample = dataset[(local + attempt) % entry.size]
+                return DrawnSample(sample, None if draw is None else int(draw), tuple(skipped))
+            except DataError as err:
+                if not policy.skips:
+                    raise
+                skipped.append((entry.name, str(err)))
+        raise DataError(f"task {entry.name!r}: none of its {entry.size} training samples can be read; "
+                        f"first: {skipped[0][1]}")
 
     def describe(self) -> str:
         """A short table of the mixture: dataset, size, weight, effective samples per epoch."""
@@ -101,13 +131,15 @@ def tensor_to_images(tensor: torch.Tensor) -> np.ndarray:
 def collate_samples(items: list[EditSample | DrawnSample]) -> dict[str, object]:
     """Batch training samples for :meth:`idiff.module.DiffusionModule.training_step`.
 
-    ``draw`` (int64, one per sample) is there when every item came with its draw number.
+    ``draw`` (int64, one per sample) is there when every item came with its draw number; ``skipped`` lists the
+    ``(task, message)`` of items skipped under ``data.on_error=skip`` for this batch.
     """
     samples = [item.sample if isinstance(item, DrawnSample) else item for item in items]
     batch: dict[str, object] = {
         "source": images_to_tensor([s.source for s in samples]),
         "target": images_to_tensor([s.target for s in samples]),
         "instruction": [s.instruction for s in samples],
+        "skipped": [skip for item in items if isinstance(item, DrawnSample) for skip in item.skipped],
     }
     draws = [getattr(item, "draw", None) for item in items]
     if draws and all(d is not None for d in draws):

@@ -8,6 +8,9 @@ its ``k``-th batch holds positions ``k B W + j W + rank`` (``j < B``): together 
 positions ``[k B W, (k + 1) B W)``, exactly the ``k``-th batch of one process with batch ``B W``. Gradient
 accumulation composes the same way.
 
+A resumable sampler resumed part-way through an epoch (:class:`idiff.data.draws.ResumableWeightedSampler`) yields
+the rest of it; each process then takes its share of the positions left.
+
 Each item is yielded as ``(index, draw)``; ``draw`` numbers the item in the whole run (``epoch * N + position``).
 The mixture encodes the item inside :func:`idiff.data.draws.drawing` and the module keys the item's noise,
 timestep and conditioning dropout by the same number (:mod:`idiff.diffusion.training_noise`), so a sample is
@@ -60,8 +63,13 @@ class DistributedDraws(DistributedSampler):
 
     def __iter__(self) -> Iterator[tuple[int, int]]:
         items = list(self.sampler)
-        base = self.passes * len(items)
+        # A resumed sampler (ResumableWeightedSampler.resume) yields only the rest of its epoch: the positions
+        # before ``skipped`` were drawn before the run stopped.
+        skipped = max(0, len(self.sampler) - len(items))  # type: ignore[arg-type]
+        base = self.passes * len(self.sampler)  # type: ignore[arg-type]
         self.passes += 1
         for position in range(self.rank, self.epoch_size, self.num_replicas):
-            item = items[position]
+            if position < skipped:
+                continue
+            item = items[position - skipped]
             yield (int(item[0]), int(item[1])) if isinstance(item, tuple) else (int(item), base + position)

@@ -11,15 +11,17 @@ it finds plugins through the ``idiff.tasks`` entry-point group (see :mod:`idiff.
 from __future__ import annotations
 
 import abc
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
-import torch
 from torch.utils.data import Dataset
 
+from idiff.data.dataset_paths import dataset_file
+from idiff.data.draws import SampleRandom
+from idiff.data.error_policy import ErrorPolicy
+from idiff.data.images import open_image, read_rgb
 from idiff.errors import ConfigError, DataError
 
 __all__ = [
@@ -27,12 +29,17 @@ __all__ = [
     "DataError",
     "EditRequest",
     "EditSample",
+    "ErrorPolicy",
     "GuidanceScales",
     "InputImage",
+    "SampleRandom",
     "Task",
     "TaskConfig",
     "TaskContext",
     "WorkerRandom",
+    "dataset_file",
+    "open_image",
+    "read_rgb",
 ]
 
 
@@ -139,34 +146,29 @@ class TaskConfig:
 
 @dataclass
 class TaskContext:
-    """What the core tells a task about the run: image size, where data lives, the seed."""
+    """What the core tells a task about the run: image size, where data lives, the seed, the bad-data policy.
+
+    ``errors`` is the run's ``data.on_error`` policy for this task: wrap the reading of each record (annotation,
+    image entry, image) in ``with self.context.errors.guard():`` so that a bad one either stops the run with its
+    :class:`DataError` or is skipped and counted (docs/adding-a-task.md, "Errors").
+    """
 
     resolution: int
     data_dir: Path
     seed: int = 0
+    errors: ErrorPolicy = field(default_factory=ErrorPolicy)
 
 
-class WorkerRandom:
-    """A numpy generator for the random choices of ``Dataset.__getitem__``, one per process and DataLoader worker.
+class WorkerRandom(SampleRandom):
+    """The former name of :class:`SampleRandom`, kept for plugins written against it.
 
-    Seeded from the run seed, the worker id and ``torch.initial_seed()``, which the DataLoader varies per worker and
-    epoch: workers do not repeat each other's draws, and a run is reproducible from its seed. Call it for the
-    generator of the calling worker: ``rng = self.random()``.
+    Outside a training draw it is the same per-process / per-worker generator it always was (seeded from the run
+    seed, the worker id and ``torch.initial_seed()``); inside one (the training mixture) it is keyed by the draw, so
+    a resumed run repeats its choices. New code uses :class:`SampleRandom`.
     """
 
     def __init__(self, seed: int = 0) -> None:
-        self.seed = seed
-        self._owner: tuple[int, int] | None = None
-        self._generator = np.random.default_rng(seed)
-
-    def __call__(self) -> np.random.Generator:
-        """The generator of the calling process / worker."""
-        info = torch.utils.data.get_worker_info()
-        owner = (os.getpid(), -1 if info is None else info.id)
-        if owner != self._owner:
-            self._owner = owner
-            self._generator = np.random.default_rng([self.seed, owner[1] + 1, torch.initial_seed() % 2**63])
-        return self._generator
+        super().__init__(seed)
 
 
 class Task(abc.ABC):

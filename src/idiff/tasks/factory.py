@@ -8,6 +8,7 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from idiff.data.error_policy import ErrorPolicy
 from idiff.errors import ConfigError
 from idiff.tasks.api import Task, TaskConfig, TaskContext
 from idiff.tasks.registry import TaskRegistry
@@ -47,5 +48,6 @@ def build_task(name: str, cfg: DictConfig, resolution: int | None = None, regist
         resolution=int(resolution or cfg.model.resolution),
         data_dir=Path(cfg.paths.data_dir) / name,
         seed=int(cfg.seed),
+        errors=ErrorPolicy(str(cfg.data.get("on_error", "raise")), name),
     )
     return cls(config, context)

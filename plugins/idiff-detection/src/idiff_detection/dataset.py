@@ -3,13 +3,14 @@
 Each call names one category: with probability ``absent_category_prob`` one the image lacks (the target is the
 unchanged image, as the paper's semantic segmentation does with absent classes), otherwise one of its objects'
 categories, and marks every non-crowd object of it in a random colour with a random template
-(:func:`idiff_detection.marks.encode_detection`). Random choices come from :class:`idiff.tasks.api.WorkerRandom`.
+(:func:`idiff_detection.marks.encode_detection`). Random choices come from :class:`idiff.tasks.api.SampleRandom`,
+keyed by the item's draw in the training mixture, so a resumed run repeats them.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from idiff.tasks.api import EditSample, WorkerRandom
+from idiff.tasks.api import EditSample, SampleRandom
 from torch.utils.data import Dataset
 
 from idiff_detection.config import DetectionConfig
@@ -39,7 +40,7 @@ class DetectionTrainDataset(Dataset[EditSample]):
         self.entries = [e for e in data.images if e.category_ids()]
         self.config = config
         self.resolution = resolution
-        self.random = WorkerRandom(seed)
+        self.random = SampleRandom(seed)
 
     def __len__(self) -> int:
         return len(self.entries)

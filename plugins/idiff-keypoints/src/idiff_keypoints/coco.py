@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from idiff.tasks.api import DataError
+from idiff.tasks.api import DataError, ErrorPolicy, dataset_file
 from pycocotools.coco import COCO
 
 from idiff_keypoints.catalogue import resolve_layout
@@ -87,7 +87,8 @@ class KeypointsDataset:
         layout: keypoint layout of the person category.
         category_id: id of that category (the first one where several share the layout, as AP-10K's species).
         instances: the persons kept (see :func:`load_coco_keypoints`).
-        coco: the pycocotools index over the whole file in COCO form: the ground truth COCOeval scores against.
+        coco: the pycocotools index over the well-formed images and annotations of the keypoint categories, in COCO
+            form (a converted AIC / MPII split has no COCO file): the ground truth COCOeval scores against.
     """
 
     ann_file: Path
@@ -108,20 +109,60 @@ def _fail(path: Path, msg: str) -> CocoKeypointsError:
 
 
 def read_annotation_json(path: Path) -> Any:
-    """Parse an annotation file; a missing file or bad JSON raises :class:`CocoKeypointsError` naming it."""
+    """The parsed JSON file at ``path``; a missing or unparsable file raises :class:`CocoKeypointsError`."""
     if not path.is_file():
         raise _fail(path, "annotation file not found")
     try:
-        return json.loads(path.read_text())
+        return json.loads(path.read_bytes())
     except json.JSONDecodeError as err:
         raise _fail(path, f"not valid JSON ({err.msg} at line {err.lineno})") from err
+    except (UnicodeDecodeError, RecursionError) as err:
+        raise _fail(path, f"not valid JSON ({type(err).__name__})") from None
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    data = read_annotation_json(path)
+def _check_top_level(path: Path, data: Any) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise _fail(path, "top level is not a JSON object")
+    for key in ("images", "annotations", "categories"):
+        if key not in data:
+            raise _fail(path, f"missing top-level key '{key}'")
+        if not isinstance(data[key], list):
+            raise _fail(path, f"top-level '{key}' is a {type(data[key]).__name__}, expected a list")
     return data
+
+
+def _numbers(path: Path, where: str, key: str, value: Any, count: int) -> np.ndarray:
+    """``count`` finite numbers from field ``key`` of record ``where``; else an error naming both."""
+    if not isinstance(value, list):
+        raise _fail(path, f"{where} '{key}' is a {type(value).__name__}, expected a list of {count} numbers")
+    if len(value) != count:
+        raise _fail(path, f"{where} '{key}' has {len(value)} values, expected {count}")
+    if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+        raise _fail(path, f"{where} '{key}' holds values that are not numbers")
+    array = np.asarray(value, dtype=np.float64)
+    if not np.isfinite(array).all():
+        raise _fail(path, f"{where} '{key}' holds NaN or infinite values")
+    return array
+
+
+def _integer(path: Path, where: str, key: str, value: Any, minimum: int | None = None) -> int:
+    if type(value) is not int or (minimum is not None and value < minimum):
+        expected = "an integer" if minimum is None else f"an integer >= {minimum}"
+        raise _fail(path, f"{where} '{key}' is {value!r}, expected {expected}")
+    return value
+
+
+def _require(path: Path, where: str, record: Any, keys: tuple[str, ...]) -> dict[str, Any]:
+    if not isinstance(record, dict):
+        raise _fail(path, f"{where} is a {type(record).__name__}, expected a JSON object")
+    for key in keys:
+        if key not in record:
+            raise _fail(path, f"{where} is missing '{key}'")
+    return record
+
+
+def _joint_names(cat: dict[str, Any]) -> list[str]:
+    return [normalise_joint_name(str(n)) for n in cat["keypoints"]]
 
 
 def _pick_categories(path: Path, data: dict[str, Any], category_id: int | None) -> list[dict[str, Any]]:
@@ -129,19 +170,80 @@ def _pick_categories(path: Path, data: dict[str, Any], category_id: int | None) 
 
     AP-10K, for one, has a category per species, all with the same 17 joints.
     """
-    cats = data["categories"]
+    cats = [c for c in data["categories"] if isinstance(c, dict)]
     if category_id is not None:
         match = [c for c in cats if c.get("id") == category_id]
         if not match:
             raise _fail(path, f"no category with id {category_id} in 'categories'")
         if "keypoints" not in match[0]:
             raise _fail(path, f"category {category_id} has no 'keypoints' key")
-        return match
-    with_kp = [c for c in cats if "keypoints" in c]
-    if not with_kp:
-        raise _fail(path, "no category has a 'keypoints' key (not a keypoint annotation file?)")
-    first = [normalise_joint_name(str(n)) for n in with_kp[0]["keypoints"]]
-    return [c for c in with_kp if [normalise_joint_name(str(n)) for n in c["keypoints"]] == first]
+        picked = match[:1]
+    else:
+        with_kp = [c for c in cats if "keypoints" in c]
+        if not with_kp:
+            raise _fail(path, "no category has a 'keypoints' key (not a keypoint annotation file?)")
+        if not isinstance(with_kp[0]["keypoints"], list):
+            raise _fail(path, f"category {with_kp[0].get('id')!r} 'keypoints' is not a list of joint names")
+        first = _joint_names(with_kp[0])
+        picked = [c for c in with_kp if isinstance(c["keypoints"], list) and _joint_names(c) == first]
+    for cat in picked:
+        _integer(path, "the keypoint category", "id", cat.get("id"))
+    return picked
+
+
+@dataclass(frozen=True)
+class _Image:
+    path: Path
+    size: tuple[int, int]  # (0, 0) where the format does not record it
+
+
+def _image_entry(path: Path, index: int, img: Any, img_root: Path, sized: bool) -> tuple[int, _Image]:
+    img = _require(path, f"image entry #{index}", img, ("id", "file_name", "width", "height"))
+    where = f"image {img['id']!r}"
+    image_id = _integer(path, where, "id", img["id"], 0)
+    least = 1 if sized else 0
+    size = (_integer(path, where, "width", img["width"], least), _integer(path, where, "height", img["height"], least))
+    return image_id, _Image(dataset_file(img_root, img["file_name"], f"{path}: {where} 'file_name'"), size)
+
+def _person(
+    path: Path, ann: dict[str, Any], k: int, images: dict[int, _Image], min_keypoints: int, min_box_size: float
+) -> PersonInstance | None:
+    """The annotation as a kept person; None when it is filtered out (crowd, too few joints, tiny box)."""
+    where = f"annotation {ann['id']!r}"
+    ann_id = _integer(path, where, "id", ann["id"], 0)
+    kpts = _numbers(path, where, "keypoints", ann["keypoints"], 3 * k).reshape(k, 3)
+    if not np.isin(kpts[:, 2], (0, 1, 2)).all():
+        raise _fail(path, f"{where} 'keypoints' has visibility flags other than 0, 1, 2")
+    x, y, w, h = (float(v) for v in _numbers(path, where, "bbox", ann["bbox"], 4))
+    image_id = ann["image_id"]
+    if type(image_id) is not int or image_id not in images:
+        raise _fail(path, f"{where} refers to unknown image_id {image_id!r}")
+    image = images[image_id]
+    area = _numbers(path, where, "area", [ann.get("area", w * h)], 1)[0]
+    if ann.get("iscrowd", 0) not in (0, 1) or isinstance(ann.get("iscrowd", 0), float):
+        raise _fail(path, f"{where} 'iscrowd' is {ann['iscrowd']!r}, expected 0 or 1")
+    if ann.get("iscrowd", 0):
+        return None
+    if int((kpts[:, 2] > 0).sum()) < min_keypoints:
+        return None
+    if w < 0 or h < 0:
+        raise _fail(path, f"{where} 'bbox' has a negative width or height: {[x, y, w, h]}")
+    if w == 0 or h == 0:
+        raise _fail(path, f"{where} 'bbox' is empty (width or height 0): {[x, y, w, h]}")
+    if all(image.size) and (x >= image.size[0] or y >= image.size[1] or x + w <= 0 or y + h <= 0):
+        raise _fail(path, f"{where} 'bbox' {[x, y, w, h]} lies outside its image ({image.size[0]} x {image.size[1]})")
+    if w < min_box_size or h < min_box_size:
+        return None
+    return PersonInstance(
+        image_path=image.path,
+        image_id=image_id,
+        ann_id=ann_id,
+        category_id=int(ann["category_id"]),
+        bbox=(x, y, w, h),
+        keypoints=kpts,
+        area=float(area),
+        image_size=image.size,
+    )
 
 
 def _load_index(data: dict[str, Any]) -> COCO:
@@ -153,7 +255,12 @@ def _load_index(data: dict[str, Any]) -> COCO:
 
 
 def load_coco_keypoints(
-    root: Path | str, split: str, pattern: str = DEFAULT_ANNOTATION_PATTERN, image_dir: str = "{split}", **options: Any
+    root: Path | str,
+    split: str,
+    pattern: str = DEFAULT_ANNOTATION_PATTERN,
+    image_dir: str = "{split}",
+    errors: ErrorPolicy | None = None,
+    **options: Any,
 ) -> KeypointsDataset:
     """Read one split of a COCO keypoint dataset (COCO, CrowdPose, AP-10K, HumanArt: all use this format).
 
@@ -162,19 +269,22 @@ def load_coco_keypoints(
         split: split name, e.g. ``"train2017"``.
         pattern: annotation file relative to ``root`` (``{split}`` is substituted).
         image_dir: image folder relative to ``root`` (``{split}`` is substituted).
+        errors: the run's ``data.on_error`` policy; None raises.
         **options: ``category_id``, ``sigmas``, ``min_keypoints``, ``min_box_size``, ``layout`` of
             :func:`keypoints_dataset`.
 
     Raises:
-        CocoKeypointsError: missing file or key, wrong keypoint count, unknown image id.
+        CocoKeypointsError: unreadable file, missing top-level key or keypoint category, a bad record (under
+            ``raise``), or no person left.
         LayoutError: the category does not fit ``layout``.
     """
     path = annotation_path(root, split, pattern)
-    return keypoints_dataset(_read_json(path), path, Path(root) / image_dir.format(split=split), **options)
+    data = read_annotation_json(path)
+    return keypoints_dataset(data, path, Path(root) / image_dir.format(split=split), errors=errors, **options)
 
 
 def keypoints_dataset(
-    data: dict[str, Any],
+    data: Any,
     path: Path,
     img_root: Path,
     category_id: int | None = None,
@@ -182,11 +292,16 @@ def keypoints_dataset(
     min_keypoints: int = 1,
     min_box_size: float = 1.0,
     layout: str = "auto",
+    errors: ErrorPolicy | None = None,
+    sized: bool = True,
 ) -> KeypointsDataset:
     """The persons of a COCO keypoint dict (read from ``path``, or converted from another format).
 
     Crowd annotations (``iscrowd=1``), persons with fewer than ``min_keypoints`` labelled joints and
-    boxes narrower or shorter than ``min_box_size`` pixels are skipped.
+    boxes narrower or shorter than ``min_box_size`` pixels (but not empty) are left out, as the field does.
+    A malformed image entry or annotation (missing or misspelt key, wrong keypoint count, visibility other
+    than 0/1/2, negative, empty or outside box, unknown image, ``file_name`` outside the dataset root) raises,
+    or under ``errors`` with ``on_error=skip`` is skipped and counted (an image entry with its persons).
 
     Args:
         data: the COCO keypoint dict (``images``, ``annotations``, ``categories``).
@@ -198,60 +313,42 @@ def keypoints_dataset(
         min_keypoints: minimum number of labelled joints of a kept person.
         min_box_size: minimum bbox width and height.
         layout: a catalogue layout name, or ``"auto"`` (recognised from the joint names, else the file's own).
+        errors: the run's ``data.on_error`` policy; None raises.
+        sized: whether the image entries record ``width`` / ``height`` (>= 1, boxes checked against them);
+            AIC and MPII do not (their converted entries hold 0 x 0).
     """
-    for key in ("images", "annotations", "categories"):
-        if key not in data:
-            raise _fail(path, f"missing top-level key '{key}'")
+    errors = errors or ErrorPolicy()
+    data = _check_top_level(path, data)
     cats = _pick_categories(path, data, category_id)
     kp_layout = resolve_layout(cats[0], layout, sigmas, source=str(path))
     k = kp_layout.num_joints
-    cids = {int(c["id"]) for c in cats}
-    images = {}
-    for img in data["images"]:
-        for key in ("id", "file_name", "width", "height"):
-            if key not in img:
-                raise _fail(path, f"image entry {img.get('id', '?')} is missing '{key}'")
-        images[img["id"]] = img
+    cids = {c["id"] for c in cats}
+    images: dict[int, _Image] = {}
+    clean: dict[str, Any] = {"images": [], "annotations": [], "categories": cats}  # the ground truth COCOeval sees
+    for index, img in enumerate(data["images"]):
+        with errors.guard():
+            image_id, image = _image_entry(path, index, img, img_root, sized)
+            images[image_id] = image
+            clean["images"].append(img)
     instances: list[PersonInstance] = []
-    for ann in data["annotations"]:
-        aid = ann.get("id", "?")
-        if ann.get("category_id") not in cids:
-            continue
-        for key in ("id", "image_id", "keypoints", "bbox"):
-            if key not in ann:
-                raise _fail(path, f"annotation {aid} is missing '{key}'")
-        if len(ann["keypoints"]) != 3 * k:
-            raise _fail(path, f"annotation {aid} 'keypoints' has {len(ann['keypoints'])} values, expected {3 * k}")
-        if len(ann["bbox"]) != 4:
-            raise _fail(path, f"annotation {aid} 'bbox' has {len(ann['bbox'])} values, expected 4")
-        if ann["image_id"] not in images:
-            raise _fail(path, f"annotation {aid} refers to unknown image_id {ann['image_id']}")
-        if ann.get("iscrowd", 0):
-            continue
-        kpts = np.asarray(ann["keypoints"], dtype=np.float64).reshape(k, 3)
-        if int((kpts[:, 2] > 0).sum()) < min_keypoints:
-            continue
-        x, y, w, h = (float(v) for v in ann["bbox"])
-        if w < min_box_size or h < min_box_size:
-            continue
-        img = images[ann["image_id"]]
-        instances.append(
-            PersonInstance(
-                image_path=img_root / img["file_name"],
-                image_id=int(img["id"]),
-                ann_id=int(ann["id"]),
-                category_id=int(ann["category_id"]),
-                bbox=(x, y, w, h),
-                keypoints=kpts,
-                area=float(ann.get("area", w * h)),
-                image_size=(int(img["width"]), int(img["height"])),
-            )
-        )
+    for index, ann in enumerate(data["annotations"]):
+        with errors.guard():
+            if isinstance(ann, dict) and ann.get("category_id") not in cids:
+                continue
+            ann = _require(path, f"annotation #{index}", ann, ("id", "image_id", "keypoints", "bbox"))
+            person = _person(path, ann, k, images, min_keypoints, min_box_size)
+            if person is not None:
+                instances.append(person)
+            labelled = int((np.asarray(ann["keypoints"][2::3]) > 0).sum())
+            width, height = ann["bbox"][2:]
+            clean["annotations"].append({**ann, "num_keypoints": labelled, "iscrowd": int(ann.get("iscrowd", 0)),
+                                         "area": float(ann.get("area", width * height))})
+    errors.require(len(instances), f"{path}: persons with labelled keypoints")
     return KeypointsDataset(
         ann_file=path,
         image_dir=img_root,
         layout=kp_layout,
         category_id=int(cats[0]["id"]),
         instances=instances,
-        coco=_load_index(data),
+        coco=_load_index(clean),
     )

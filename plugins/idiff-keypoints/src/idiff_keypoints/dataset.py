@@ -7,14 +7,10 @@ requested over ``ceil(K / max_keypoints)`` instructions (:func:`spread_chunks`).
 
 from __future__ import annotations
 
-import os
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
-import torch
-from idiff.tasks.api import EditSample
-from PIL import Image
+from idiff.tasks.api import EditSample, SampleRandom, read_rgb
 from torch.utils.data import Dataset
 
 from idiff_keypoints.coco import KeypointsDataset, PersonInstance
@@ -25,20 +21,16 @@ from idiff_keypoints.encoding import disk_radius_for, encode_keypoints
 __all__ = ["KeypointsTrainDataset", "load_rgb", "spread_chunks"]
 
 
-def load_rgb(path: Path) -> np.ndarray:
-    """Read an image file as uint8 (H, W, 3) RGB; a missing file raises naming the path."""
-    try:
-        with Image.open(path) as im:
-            return np.asarray(im.convert("RGB"), dtype=np.uint8)
-    except FileNotFoundError:
-        raise FileNotFoundError(f"{path}: image file not found") from None
+def load_rgb(person: PersonInstance) -> np.ndarray:
+    """The person's image as uint8 (H, W, 3) RGB, checked against the annotation's size where it has one."""
+    return read_rgb(person.image_path, expected_size=person.image_size if all(person.image_size) else None)
 
 
 class KeypointsTrainDataset(Dataset[EditSample]):
     """Training samples: one augmented person crop per item, random joints and colours on every call.
 
-    Randomness comes from a generator per worker process, seeded from the run seed, the worker id and
-    ``torch.initial_seed()`` (which the DataLoader varies per worker and epoch).
+    Randomness comes from :class:`idiff.tasks.api.SampleRandom`: keyed by the item's draw in the training mixture
+    (so a resumed run repeats it), else one generator per DataLoader worker.
     """
 
     def __init__(self, data: KeypointsDataset, config: KeypointsConfig, resolution: int, seed: int = 0) -> None:
@@ -48,22 +40,13 @@ class KeypointsTrainDataset(Dataset[EditSample]):
         self.resolution = resolution
         self.seed = seed
         self.radius = disk_radius_for(resolution, config.disk_radius)
-        self._gen: np.random.Generator | None = None
-        self._gen_key: tuple[int, int] | None = None
+        self.random = SampleRandom(seed)
 
     def __len__(self) -> int:
         return len(self.instances)
 
-    def _rng(self) -> np.random.Generator:
-        info = torch.utils.data.get_worker_info()
-        key = (os.getpid(), info.id if info is not None else -1)
-        if self._gen is None or self._gen_key != key:
-            self._gen = np.random.default_rng([self.seed, key[1] + 1, torch.initial_seed() % 2**63])
-            self._gen_key = key
-        return self._gen
-
     def __getitem__(self, index: int) -> EditSample:
-        rng = self._rng()
+        rng = self.random()
         inst = self.instances[index]
         cfg = self.config
         aug = None
@@ -74,7 +57,7 @@ class KeypointsTrainDataset(Dataset[EditSample]):
             if aug.half_body and inst.num_keypoints <= self.layout.num_joints // 2:
                 aug = replace(aug, half_body=False)
         crop, kp, _ = make_crop(
-            load_rgb(inst.image_path), inst.bbox, inst.keypoints, self.resolution, self.layout, aug, rng
+            load_rgb(inst), inst.bbox, inst.keypoints, self.resolution, self.layout, aug, rng
         )
         enc = encode_keypoints(
             crop,

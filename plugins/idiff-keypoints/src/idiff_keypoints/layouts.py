@@ -215,14 +215,18 @@ class KeypointLayout:
         Raises:
             LayoutError: ``keypoints`` missing or empty, skeleton malformed, wrong number of sigmas.
         """
-        if "keypoints" not in category or not category["keypoints"]:
-            raise LayoutError(f"{source}: category {category.get('id', '?')} has no 'keypoints' list")
-        names = tuple(str(n) for n in category["keypoints"])
+        keypoints = category.get("keypoints")
+        if not isinstance(keypoints, list) or not keypoints or not all(isinstance(n, str) for n in keypoints):
+            raise LayoutError(f"{source}: category {category.get('id', '?')} 'keypoints' is not a list of joint names")
+        names = tuple(keypoints)
         skeleton: list[tuple[int, int]] = []
-        for pair in category.get("skeleton", []) or []:
-            if len(pair) != 2:
-                raise LayoutError(f"{source}: category 'skeleton' entry {pair!r} is not a pair")
-            a, b = int(pair[0]) - 1, int(pair[1]) - 1
+        pairs = category.get("skeleton", []) or []
+        if not isinstance(pairs, list):
+            raise LayoutError(f"{source}: category 'skeleton' is a {type(pairs).__name__}, expected a list of pairs")
+        for pair in pairs:
+            if not (isinstance(pair, list) and len(pair) == 2 and all(type(v) is int for v in pair)):
+                raise LayoutError(f"{source}: category 'skeleton' entry {pair!r} is not a pair of joint numbers")
+            a, b = pair[0] - 1, pair[1] - 1
             if not (0 <= a < len(names) and 0 <= b < len(names)):
                 raise LayoutError(f"{source}: 'skeleton' pair {list(pair)} out of range 1..{len(names)}")
             skeleton.append((a, b))

@@ -10,6 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from idiff.tasks.api import ErrorPolicy
+
 from idiff_keypoints.aic import aic_to_coco
 from idiff_keypoints.coco import KeypointsDataset, keypoints_dataset, load_coco_keypoints, read_annotation_json
 from idiff_keypoints.mpii import mpii_to_coco
@@ -34,6 +36,7 @@ def load_keypoints(
     image_dir: str = "{split}",
     layout: str = "auto",
     sigmas: list[float] | None = None,
+    errors: ErrorPolicy | None = None,
 ) -> KeypointsDataset:
     """Read split ``split`` of a dataset in format ``fmt`` (one of :data:`FORMATS`).
 
@@ -45,12 +48,16 @@ def load_keypoints(
         image_dir: image folder relative to ``root``.
         layout: for ``coco``, a catalogue layout name or ``auto``; AIC and MPII have their own.
         sigmas: OKS sigmas that replace the layout's.
+        errors: the run's ``data.on_error`` policy (a bad record raises, or is skipped and counted); None raises.
     """
     if fmt == "coco":
-        return load_coco_keypoints(root, split, pattern, image_dir, sigmas=sigmas, layout=layout)
+        return load_coco_keypoints(root, split, pattern, image_dir, errors, sigmas=sigmas, layout=layout)
     if fmt not in _CONVERTERS:
         raise ValueError(f"unknown keypoint format {fmt!r}; known: {', '.join(FORMATS)}")
     path = Path(root) / pattern.format(split=split)
     data = _CONVERTERS[fmt](read_annotation_json(path), path)
     folder = Path(root) / image_dir.format(split=split)
-    return keypoints_dataset(data, path, folder, sigmas=sigmas, layout=FORMAT_LAYOUTS[fmt])
+    # the converted records go through the same per-record checks; AIC and MPII do not record image sizes
+    return keypoints_dataset(
+        data, path, folder, sigmas=sigmas, layout=FORMAT_LAYOUTS[fmt], errors=errors, sized=False
+    )

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from idiff.files import atomic_write_json
+from idiff.files import atomic_write, atomic_write_json, atomic_write_png
 from PIL import Image, ImageDraw
 
 from idiff_keypoints.aic import coco_to_aic
@@ -266,7 +266,10 @@ def write_synthetic_keypoints(
                 }
             )
         name = f"{i:012d}{suffix}"
-        img.save(img_dir / name, **({"quality": 95} if suffix == ".jpg" else {}))
+        if suffix == ".png":
+            atomic_write_png(img_dir / name, np.asarray(img))
+        else:
+            atomic_write(img_dir / name, lambda handle, img=img: img.save(handle, format="JPEG", quality=95))
         images.append({"id": i, "file_name": name, "width": image_size, "height": image_size})
     description = f"idiff-keypoints synthetic stick people, seed {seed}" + ("" if layout == "coco" else f", {layout}")
     data: Any = {

@@ -87,6 +87,7 @@ class KeypointsTask(Task):
                 self.config.image_dir_pattern,
                 layout=self.config.layout,
                 sigmas=self.config.sigmas or None,
+                errors=self.context.errors,
             )
         return self._splits[name]
 
@@ -117,7 +118,11 @@ class KeypointsTask(Task):
         for persons in by_image.values():
             if cap and requests and len(requests) + n_chunks * len(persons) > cap:
                 break
-            image = load_rgb(persons[0].image_path)
+            image = None
+            with self.context.errors.guard():  # under on_error=skip an unreadable image drops its persons
+                image = load_rgb(persons[0])
+            if image is None:
+                continue
             for inst in persons:
                 crop, kp, matrix = make_crop(image, inst.bbox, inst.keypoints, res, layout)
                 inverse = invert_affine(matrix).tolist()

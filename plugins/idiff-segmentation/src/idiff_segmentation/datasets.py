@@ -6,21 +6,22 @@
   class is one absent from the image and the target is the unchanged image; otherwise a class present in it.
 
 Images and masks are resized to the run's square resolution (:mod:`idiff_segmentation.masks`). Random choices come
-from a generator per DataLoader worker (:class:`idiff.tasks.api.WorkerRandom`), so workers do not repeat each other.
+from :class:`idiff.tasks.api.SampleRandom`: keyed by the item's draw in the training mixture, so a resumed run makes
+the same ones, and workers do not repeat each other.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from idiff.tasks.api import EditSample, WorkerRandom
+from idiff.tasks.api import EditSample, SampleRandom
 from torch.utils.data import Dataset
 
 from idiff_segmentation.encoding import class_phrase, encode_mask
 from idiff_segmentation.labelmaps import IGNORE_INDEX, LabelMapDataset
-from idiff_segmentation.masks import load_rgb, resize_image, resize_mask
+from idiff_segmentation.masks import resize_image, resize_mask
 from idiff_segmentation.refer import ReferringDataset, ReferringExpression
 
-__all__ = ["ReferringTrainDataset", "SemanticTrainDataset", "WorkerRandom"]
+__all__ = ["ReferringTrainDataset", "SemanticTrainDataset"]
 
 
 class ReferringTrainDataset(Dataset[EditSample]):
@@ -31,7 +32,7 @@ class ReferringTrainDataset(Dataset[EditSample]):
         self.refs: list[list[ReferringExpression]] = list(data.by_ref().values())
         self.resolution = resolution
         self.alpha = alpha
-        self.random = WorkerRandom(seed)
+        self.random = SampleRandom(seed)
 
     def __len__(self) -> int:
         return len(self.refs)
@@ -40,7 +41,7 @@ class ReferringTrainDataset(Dataset[EditSample]):
         rng = self.random()
         sentences = self.refs[index]
         expression = sentences[int(rng.integers(len(sentences)))]
-        image = resize_image(load_rgb(self.data.images[expression.image_id].path), self.resolution)
+        image = resize_image(self.data.load_image(expression.image_id), self.resolution)
         mask = resize_mask(self.data.mask(expression), self.resolution)
         enc = encode_mask(image, mask, expression.sentence, "referring", rng, alpha=self.alpha)
         return EditSample(source=image, target=enc.target, instruction=enc.instruction)
@@ -56,7 +57,7 @@ class SemanticTrainDataset(Dataset[EditSample]):
         self.resolution = resolution
         self.absent_prob = absent_prob
         self.alpha = alpha
-        self.random = WorkerRandom(seed)
+        self.random = SampleRandom(seed)
 
     def __len__(self) -> int:
         return len(self.data.items)
@@ -64,9 +65,9 @@ class SemanticTrainDataset(Dataset[EditSample]):
     def __getitem__(self, index: int) -> EditSample:
         rng = self.random()
         item = self.data.items[index]
-        labels = self.data.load_labels(item)
+        image, labels = self.data.load_pair(item)
         present = np.unique(labels[labels != IGNORE_INDEX])
-        image = resize_image(load_rgb(item.image_path), self.resolution)
+        image = resize_image(image, self.resolution)
         absent = np.setdiff1d(np.arange(self.data.num_classes), present)
         if len(absent) and (not len(present) or rng.random() < self.absent_prob):
             class_id = int(rng.choice(absent))

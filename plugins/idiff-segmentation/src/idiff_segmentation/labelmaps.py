@@ -24,13 +24,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from idiff.tasks.api import DataError
-from PIL import Image
+from idiff.tasks.api import DataError, ErrorPolicy, open_image, read_rgb
 
 from idiff_segmentation.ade20k_classes import ADE20K_CLASSES
 
 __all__ = [
     "IGNORE_INDEX",
+    "LABEL_MODES",
     "SEMANTIC_LAYOUTS",
     "LabelMapDataset",
     "LabelMapError",
@@ -42,6 +42,8 @@ __all__ = [
 
 #: Label value of pixels that count for no class.
 IGNORE_INDEX = 255
+#: Pillow modes a label map may have (one channel: 8-bit, palette, 16- or 32-bit integers).
+LABEL_MODES = ("L", "P", "I", "I;16")
 
 
 class LabelMapError(DataError, ValueError):
@@ -116,17 +118,28 @@ class LabelMapDataset:
         return len(self.class_names)
 
     def load_labels(self, item: LabelMapItem) -> np.ndarray:
-        """uint8 (H, W) class indices of ``item``; ``IGNORE_INDEX`` where no class counts."""
-        try:
-            with Image.open(item.label_path) as im:
-                if im.mode not in ("L", "P", "I", "I;16"):
-                    raise LabelMapError(f"{item.label_path}: label map has mode {im.mode}, expected one 8-bit channel")
-                raw = np.asarray(im, dtype=np.int64)
-        except FileNotFoundError:
-            raise LabelMapError(f"{item.label_path}: label map not found") from None
+        """uint8 (H, W) class indices of ``item``; ``IGNORE_INDEX`` where no class counts.
+
+        Raises:
+            DataError: the label map is missing, unreadable, too large, or not one channel (names the file).
+        """
+        image = open_image(item.label_path)
+        if image.mode not in LABEL_MODES:
+            raise LabelMapError(
+                f"{item.label_path}: label map has mode {image.mode}, expected one channel ({', '.join(LABEL_MODES)})"
+            )
+        raw = np.asarray(image, dtype=np.int64)
         labels = raw - self.value_offset
         invalid = (raw == IGNORE_INDEX) | (labels < 0) | (labels >= self.num_classes)
         return np.where(invalid, IGNORE_INDEX, labels).astype(np.uint8)
+
+
+    def load_pair(self, item: LabelMapItem) -> tuple[np.ndarray, np.ndarray]:
+        """The image (uint8 (H, W, 3)) and its class indices (uint8 (H, W)); refuses a label map of another size."""
+        labels = self.load_labels(item)
+        height, width = labels.shape
+        image = read_rgb(item.image_path, expected_size=(width, height), size_source=f"its label map {item.label_path}")
+        return image, labels
 
 
 def read_labels_txt(path: Path | str) -> dict[int, str]:
@@ -135,12 +148,18 @@ def read_labels_txt(path: Path | str) -> dict[int, str]:
     if not path.is_file():
         raise LabelMapError(f"{path}: labels file not found (expected lines '<id>: <name>')")
     labels: dict[int, str] = {}
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise LabelMapError(f"{path}: not UTF-8 text ({err.reason} at byte {err.start})") from None
+    for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
         match = _LABEL_LINE.match(line)
         if match is None:
             raise LabelMapError(f"{path}:{number}: expected '<id>: <name>', got {line.strip()!r}")
+        if int(match.group(1)) > IGNORE_INDEX:
+            raise LabelMapError(f"{path}:{number}: id {match.group(1)} is above {IGNORE_INDEX} (8-bit label maps)")
         labels[int(match.group(1))] = match.group(2)
     if not labels:
         raise LabelMapError(f"{path}: no labels")
@@ -167,6 +186,7 @@ def load_label_maps(
     image_dir_pattern: str = "",
     label_dir_pattern: str = "",
     labels_file: str = "labels.txt",
+    errors: ErrorPolicy | None = None,
 ) -> LabelMapDataset:
     """Read one split of a COCO-Stuff or ADE20K dataset.
 
@@ -177,9 +197,11 @@ def load_label_maps(
         image_dir_pattern: image folder relative to ``root`` (``{split}`` substituted); ``""`` = the layout's.
         label_dir_pattern: label folder likewise.
         labels_file: COCO-Stuff's class list relative to ``root`` (ADE20K's 150 names are built in).
+        errors: the run's ``data.on_error`` policy: a label map without an image raises, or is skipped and counted.
 
     Raises:
-        LabelMapError: unknown dataset, missing folder, labels file or image, malformed labels file.
+        LabelMapError: unknown dataset, missing folder or labels file, malformed labels file, a label map without
+            an image (under ``raise``), or none left.
     """
     if dataset not in SEMANTIC_LAYOUTS:
         raise LabelMapError(f"unknown semantic dataset {dataset!r}; known: {', '.join(SEMANTIC_LAYOUTS)}")
@@ -196,5 +218,10 @@ def load_label_maps(
     labels = sorted(label_dir.glob("*.png"))
     if not labels:
         raise LabelMapError(f"{label_dir}: no .png label maps")
-    items = [_pair(image_dir, path) for path in labels]
+    errors = errors or ErrorPolicy()
+    items = []
+    for path in labels:
+        with errors.guard():
+            items.append(_pair(image_dir, path))
+    errors.require(len(items), f"{label_dir}: label maps with an image")
     return LabelMapDataset(dataset, split, names, items, layout.value_offset)

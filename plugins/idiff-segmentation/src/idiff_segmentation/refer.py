@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from idiff.tasks.api import DataError
+from idiff.tasks.api import DataError, ErrorPolicy, dataset_file, read_rgb
 
 from idiff_segmentation.masks import segmentation_mask
 from idiff_segmentation.safepickle import load_plain_pickle
@@ -134,6 +134,11 @@ class ReferringDataset:
                 raise ReferError(f"{self.instances_file}: annotation {ann_id}: {err}") from None
         return out
 
+    def load_image(self, image_id: int) -> np.ndarray:
+        """The image as uint8 (H, W, 3), checked against its ``width`` / ``height`` in ``instances.json``."""
+        image = self.images[image_id]
+        return read_rgb(image.path, expected_size=(image.width, image.height))
+
     def by_ref(self) -> dict[int, list[ReferringExpression]]:
         """Expressions grouped by ref id, in file order."""
         refs: dict[int, list[ReferringExpression]] = {}
@@ -159,14 +164,22 @@ def refs_path(root: Path | str, dataset: str, split_by: str = "") -> Path:
     return Path(root) / dataset / name
 
 
-def _read_refs(path: Path) -> list[Any]:
+def _read_json(path: Path, what: str) -> Any:
     if not path.is_file():
-        raise ReferError(f"{path}: refs file not found")
+        raise ReferError(f"{path}: {what} not found")
+    try:
+        return json.loads(path.read_bytes())
+    except json.JSONDecodeError as err:
+        raise ReferError(f"{path}: not valid JSON ({err.msg} at line {err.lineno})") from None
+    except (UnicodeDecodeError, RecursionError) as err:
+        raise ReferError(f"{path}: not valid JSON ({type(err).__name__})") from None
+
+
+def _read_refs(path: Path) -> list[Any]:
     if path.suffix == ".json":
-        try:
-            refs = json.loads(path.read_text())
-        except json.JSONDecodeError as err:
-            raise ReferError(f"{path}: not valid JSON ({err.msg} at line {err.lineno})") from None
+        refs = _read_json(path, "refs file")
+    elif not path.is_file():
+        raise ReferError(f"{path}: refs file not found")
     else:
         refs = load_plain_pickle(path)
     if not isinstance(refs, list):
@@ -174,38 +187,75 @@ def _read_refs(path: Path) -> list[Any]:
     return refs
 
 
+def _integer(path: Path, where: str, key: str, value: Any, minimum: int | None = 0) -> int:
+    if type(value) is not int or (minimum is not None and value < minimum):
+        expected = "an integer" if minimum is None else f"an integer >= {minimum}"
+        raise ReferError(f"{path}: {where} '{key}' is {value!r}, expected {expected}")
+    return value
+
+
 def _target_ids(path: Path, ref: dict[str, Any]) -> tuple[int, ...]:
     ann = ref["ann_id"]
-    ids = [int(a) for a in ann] if isinstance(ann, (list, tuple)) else [int(ann)]
+    where = f"ref {ref['ref_id']}"
+    ids = [_integer(path, where, "ann_id", a, -1) for a in ann] if isinstance(ann, list) else [
+        _integer(path, where, "ann_id", ann, -1)]
     if ref.get("no_target") or ids == [-1]:
         return ()
-    if any(i < 0 for i in ids):
-        raise ReferError(f"{path}: ref {ref['ref_id']} mixes ann_id -1 (no target) with targets: {ids}")
+    if not ids or any(i < 0 for i in ids):
+        raise ReferError(f"{path}: {where} 'ann_id' {ids} mixes -1 (no target) with targets, or is empty")
     return tuple(ids)
 
 
-def _expressions(path: Path, refs: list[Any], splits: Sequence[str] | None) -> list[ReferringExpression]:
-    out: list[ReferringExpression] = []
-    for i, ref in enumerate(refs):
-        if not isinstance(ref, dict):
-            raise ReferError(f"{path}: ref #{i} is a {type(ref).__name__}, expected a dict")
-        for key in ("ref_id", "image_id", "ann_id", "split", "sentences"):
-            if key not in ref:
-                raise ReferError(f"{path}: ref {ref.get('ref_id', f'#{i}')} is missing '{key}'")
-        if splits is not None and ref["split"] not in splits:
-            continue
-        targets = _target_ids(path, ref)
-        for j, sent in enumerate(ref["sentences"]):
-            text = (sent.get("sent") or sent.get("raw")) if isinstance(sent, dict) else None
-            if not isinstance(text, str) or not text.strip():
-                raise ReferError(f"{path}: ref {ref['ref_id']} sentence #{j} has no 'sent' or 'raw' text")
-            sent_id = int(sent.get("sent_id", ref["ref_id"] * 1000 + j))
-            out.append(
-                ReferringExpression(
-                    int(ref["ref_id"]), sent_id, text.strip(), int(ref["image_id"]), targets, str(ref["split"])
-                )
-            )
+def _ref_expressions(path: Path, index: int, ref: Any, splits: Sequence[str] | None) -> list[ReferringExpression]:
+    """The sentences of one ref (none when its split is not wanted); a malformed ref raises naming the field."""
+    if not isinstance(ref, dict):
+        raise ReferError(f"{path}: ref #{index} is a {type(ref).__name__}, expected a dict")
+    for key in ("ref_id", "image_id", "ann_id", "split", "sentences"):
+        if key not in ref:
+            raise ReferError(f"{path}: ref {ref.get('ref_id', f'#{index}')!r} is missing '{key}'")
+    ref_id = _integer(path, f"ref #{index}", "ref_id", ref["ref_id"])
+    image_id = _integer(path, f"ref {ref_id}", "image_id", ref["image_id"])
+    if splits is not None and ref["split"] not in splits:
+        return []
+    targets = _target_ids(path, ref)
+    if not isinstance(ref["sentences"], list) or not ref["sentences"]:
+        raise ReferError(f"{path}: ref {ref_id} 'sentences' is not a non-empty list")
+    out = []
+    for j, sent in enumerate(ref["sentences"]):
+        text = (sent.get("sent") or sent.get("raw")) if isinstance(sent, dict) else None
+        if not isinstance(text, str) or not text.strip():
+            raise ReferError(f"{path}: ref {ref_id} sentence #{j} has no 'sent' or 'raw' text")
+        sent_id = sent.get("sent_id", ref_id * 1000 + j)
+        sent_id = _integer(path, f"ref {ref_id} sentence #{j}", "sent_id", sent_id)
+        out.append(ReferringExpression(ref_id, sent_id, text.strip(), image_id, targets, str(ref["split"])))
     return out
+
+
+def _image_entry(inst_path: Path, root: Path, img: dict[str, Any], image_pattern: str) -> ReferImage:
+    where = f"image {img['id']}"
+    for key in ("width", "height"):
+        if type(img.get(key)) is not int or img[key] < 1:
+            raise ReferError(f"{inst_path}: {where} '{key}' is {img.get(key)!r}, expected an integer >= 1")
+    file_name = img.get("file_name", "")
+    if not isinstance(file_name, str):
+        raise ReferError(f"{inst_path}: {where} 'file_name' is {file_name!r}, expected a string")
+    path = dataset_file(root, image_pattern.format(image_id=img["id"], file_name=file_name),
+                        f"{inst_path}: {where} 'file_name'")
+    return ReferImage(img["id"], path, img["width"], img["height"])
+
+
+def _check_targets(inst_path: Path, e: ReferringExpression, images: dict[int, ReferImage],
+                   annotations: dict[int, dict[str, Any]]) -> None:
+    if e.image_id not in images:
+        raise ReferError(f"{inst_path}: ref {e.ref_id} refers to image_id {e.image_id}, not in 'images'")
+    missing = [a for a in e.ann_ids if a not in annotations]
+    if missing:
+        raise ReferError(f"{inst_path}: ref {e.ref_id} refers to ann_id {missing[0]}, not in 'annotations'")
+    for a in e.ann_ids:
+        if "segmentation" not in annotations[a]:
+            raise ReferError(f"{inst_path}: annotation {a} of ref {e.ref_id} is missing 'segmentation'")
+        if annotations[a].get("image_id", e.image_id) != e.image_id:
+            raise ReferError(f"{inst_path}: annotation {a} of ref {e.ref_id} belongs to another image")
 
 
 def load_referring(
@@ -214,49 +264,52 @@ def load_referring(
     split_by: str = "",
     splits: Sequence[str] | None = None,
     image_pattern: str = DEFAULT_IMAGE_PATTERN,
+    errors: ErrorPolicy | None = None,
 ) -> ReferringDataset:
     """Read the expressions of ``splits`` (``None``: all) of a REFER / gRefCOCO dataset under ``root``.
 
+    A malformed ref (missing or misspelt key, no sentence, unknown image or annotation, annotation without
+    ``segmentation``) or image entry (bad size, ``file_name`` outside ``root``) raises, or under ``errors`` with
+    ``on_error=skip`` is skipped and counted with its sentences.
+
     Raises:
-        ReferError: missing file or key, unknown image or annotation id, bad dataset / splitBy.
+        ReferError: missing or unreadable file, missing top-level key, bad dataset / splitBy, a bad record (under
+            ``raise``), or no expression left.
         UnsafePickleError: the refs pickle holds anything but plain containers, strings and numbers.
     """
+    errors = errors or ErrorPolicy()
+    root = Path(root)
     path = refs_path(root, dataset, split_by)
     refs = _read_refs(path)
-    expressions = _expressions(path, refs, splits)
-    if splits is not None and not expressions:
-        found = sorted({str(r["split"]) for r in refs})
+    expressions: list[ReferringExpression] = []
+    for index, ref in enumerate(refs):
+        with errors.guard():
+            expressions.extend(_ref_expressions(path, index, ref, splits))
+    if splits is not None and not expressions and not errors.skipped:
+        found = sorted({str(r["split"]) for r in refs if isinstance(r, dict) and "split" in r})
         raise ReferError(f"{path}: no refs in split {', '.join(splits)}; the file has: {', '.join(found) or 'none'}")
     inst_path = path.parent / "instances.json"
-    if not inst_path.is_file():
-        raise ReferError(f"{inst_path}: instances file not found")
-    try:
-        instances = json.loads(inst_path.read_text())
-    except json.JSONDecodeError as err:
-        raise ReferError(f"{inst_path}: not valid JSON ({err.msg} at line {err.lineno})") from None
+    instances = _read_json(inst_path, "instances file")
+    if not isinstance(instances, dict):
+        raise ReferError(f"{inst_path}: top level is not a JSON object")
     for key in ("images", "annotations"):
-        if key not in instances:
-            raise ReferError(f"{inst_path}: missing top-level key '{key}'")
+        if not isinstance(instances.get(key), list):
+            raise ReferError(f"{inst_path}: top-level key '{key}' is missing or not a list")
     wanted_images = {e.image_id for e in expressions}
     wanted_anns = {a for e in expressions for a in e.ann_ids}
     images: dict[int, ReferImage] = {}
     for img in instances["images"]:
-        if img.get("id") not in wanted_images:
-            continue
-        for key in ("width", "height"):
-            if key not in img:
-                raise ReferError(f"{inst_path}: image {img['id']} is missing '{key}'")
-        rel = image_pattern.format(image_id=int(img["id"]), file_name=img.get("file_name", ""))
-        images[int(img["id"])] = ReferImage(int(img["id"]), Path(root) / rel, int(img["width"]), int(img["height"]))
-    annotations = {int(a["id"]): a for a in instances["annotations"] if a.get("id") in wanted_anns}
+        if isinstance(img, dict) and type(img.get("id")) is int and img["id"] in wanted_images:
+            with errors.guard():
+                images[img["id"]] = _image_entry(inst_path, root, img, image_pattern)
+    annotations = {
+        a["id"]: a for a in instances["annotations"]
+        if isinstance(a, dict) and type(a.get("id")) is int and a["id"] in wanted_anns
+    }
+    kept = []
     for e in expressions:
-        if e.image_id not in images:
-            raise ReferError(f"{inst_path}: ref {e.ref_id} refers to image_id {e.image_id}, not in 'images'")
-        missing = [a for a in e.ann_ids if a not in annotations]
-        if missing:
-            raise ReferError(f"{inst_path}: ref {e.ref_id} refers to ann_id {missing[0]}, not in 'annotations'")
-        if any("segmentation" not in annotations[a] for a in e.ann_ids):
-            raise ReferError(f"{inst_path}: an annotation of ref {e.ref_id} is missing 'segmentation'")
-    return ReferringDataset(
-        dataset, resolve_split_by(dataset, split_by), path, inst_path, expressions, images, annotations
-    )
+        with errors.guard():
+            _check_targets(inst_path, e, images, annotations)
+            kept.append(e)
+    errors.require(len(kept), f"{path}: referring expressions of split {', '.join(splits or ['(all)'])}")
+    return ReferringDataset(dataset, resolve_split_by(dataset, split_by), path, inst_path, kept, images, annotations)

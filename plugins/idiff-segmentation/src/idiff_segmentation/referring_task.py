@@ -17,7 +17,6 @@ from torch.utils.data import Dataset
 from idiff_segmentation.config import ReferringConfig
 from idiff_segmentation.datasets import ReferringTrainDataset
 from idiff_segmentation.evaluation import mask_counts, referring_metrics
-from idiff_segmentation.masks import load_rgb
 from idiff_segmentation.prediction import ReferringRequest
 from idiff_segmentation.refer import ReferringDataset, ReferringExpression, load_referring, refs_path
 from idiff_segmentation.synthetic_refer import write_synthetic_refer
@@ -62,7 +61,9 @@ class ReferringSegmentationTask(SegmentationTask):
         if name not in self._splits:
             self.prepare_data()
             cfg = self.config
-            self._splits[name] = load_referring(self.data_dir, cfg.dataset, cfg.split_by, [name], cfg.image_pattern)
+            self._splits[name] = load_referring(
+                self.data_dir, cfg.dataset, cfg.split_by, [name], cfg.image_pattern, self.context.errors
+            )
         return self._splits[name]
 
     def train_dataset(self) -> Dataset[EditSample]:
@@ -77,12 +78,15 @@ class ReferringSegmentationTask(SegmentationTask):
         if self.config.max_test_requests:
             expressions = expressions[: self.config.max_test_requests]
         requests: list[EditRequest] = []
-        image_id, image = None, None
+        images: dict[int, Any] = {}
         for e in expressions:
-            if e.image_id != image_id:
-                image_id, image = e.image_id, load_rgb(data.images[e.image_id].path)
-            meta = {"ref_id": e.ref_id, "sent_id": e.sent_id, "image_id": e.image_id, "no_target": e.no_target}
-            requests.append(self.make_request(image, data.mask(e), e.sentence, [e.ref_id, e.sent_id], meta))
+            with self.context.errors.guard():  # under on_error=skip an unreadable image or mask drops the sentence
+                if e.image_id not in images:
+                    images = {e.image_id: data.load_image(e.image_id)}
+                meta = {"ref_id": e.ref_id, "sent_id": e.sent_id, "image_id": e.image_id, "no_target": e.no_target}
+                requests.append(
+                    self.make_request(images[e.image_id], data.mask(e), e.sentence, [e.ref_id, e.sent_id], meta)
+                )
         return requests
 
     # ------------------------------------------------------------------ evaluate

@@ -26,8 +26,13 @@ from idiff_segmentation.evaluation import (
     mask_counts,
     semantic_class_metrics,
 )
-from idiff_segmentation.labelmaps import IGNORE_INDEX, SEMANTIC_LAYOUTS, LabelMapDataset, load_label_maps
-from idiff_segmentation.masks import load_rgb
+from idiff_segmentation.labelmaps import (
+    IGNORE_INDEX,
+    SEMANTIC_LAYOUTS,
+    LabelMapDataset,
+    LabelMapError,
+    load_label_maps,
+)
 from idiff_segmentation.prediction import SemanticRequest
 from idiff_segmentation.synthetic_stuff import write_synthetic_cocostuff
 from idiff_segmentation.task import SegmentationTask
@@ -48,7 +53,7 @@ class SemanticSegmentationTask(SegmentationTask):
         """Write the synthetic COCO-Stuff-layout dataset when enabled and ``labels_file`` is missing.
 
         Raises:
-            ValueError: ``synthetic`` with ``dataset=ade20k`` and no ADE20K data: synthetic data exists only in the
+            LabelMapError: ``synthetic`` with ``dataset=ade20k`` and no ADE20K data: synthetic data exists only in the
                 COCO-Stuff layout.
         """
         cfg = self.config
@@ -57,7 +62,7 @@ class SemanticSegmentationTask(SegmentationTask):
         if cfg.dataset == "ade20k":
             pattern = cfg.label_dir_pattern or SEMANTIC_LAYOUTS["ade20k"].label_dir_pattern
             if not (self.data_dir / pattern.format(split=cfg.val_split_name)).is_dir():
-                raise ValueError(
+                raise LabelMapError(
                     f"{self.data_dir}: no ADE20K data, and synthetic data is written in the cocostuff layout only; "
                     "set task.dataset=cocostuff, or task.synthetic=false with task.data_dir at ADEChallengeData2016's "
                     "parent"
@@ -80,7 +85,8 @@ class SemanticSegmentationTask(SegmentationTask):
             self.prepare_data()
             cfg = self.config
             self._splits[name] = load_label_maps(
-                self.data_dir, cfg.dataset, name, cfg.image_dir_pattern, cfg.label_dir_pattern, cfg.labels_file
+                self.data_dir, cfg.dataset, name, cfg.image_dir_pattern, cfg.label_dir_pattern, cfg.labels_file,
+                self.context.errors,
             )
         return self._splits[name]
 
@@ -104,11 +110,15 @@ class SemanticSegmentationTask(SegmentationTask):
         cap = self.config.max_test_requests
         requests: list[EditRequest] = []
         for index, item in enumerate(data.items):
-            labels = data.load_labels(item)
+            pair = None
+            with self.context.errors.guard():  # under on_error=skip an unreadable or mismatched pair is left out
+                pair = data.load_pair(item)
+            if pair is None:
+                continue
+            image, labels = pair
             classes = [int(c) for c in np.unique(labels) if c != IGNORE_INDEX]
             if cap and requests and len(requests) + len(classes) > cap:
                 break
-            image = load_rgb(item.image_path)
             for c in classes[: cap or None]:
                 meta = {"item": index, "name": item.name, "class_id": c}
                 requests.append(
