@@ -23,6 +23,7 @@ from diffusers import StableDiffusionInstructPix2PixPipeline
 from omegaconf import OmegaConf
 
 from idiff.cli import compose_config
+from idiff.diffusion.sampler import build_inference_scheduler
 from idiff.module import DiffusionModule
 
 SMALL_VAE = [
@@ -55,7 +56,7 @@ def main() -> None:
         text_encoder=copy.deepcopy(module.text_encoder),
         tokenizer=module.tokenizer,
         unet=copy.deepcopy(module.unet),
-        scheduler=module_scheduler(module),
+        scheduler=build_inference_scheduler(module.hparams["sampler"]["scheduler"], module.noise_scheduler.config),
         safety_checker=None,
         feature_extractor=None,
         requires_safety_checker=False,
@@ -92,12 +93,6 @@ def main() -> None:
     print("| UNet | batch | steps | threads | ours s/image | pipeline s/image | ours / pipeline |")
     name, threads = config["model"]["name"], torch.get_num_threads()
     print(f"| {name} | {args.batch} | {args.steps} | {threads} | {mo:.3f} | {mp:.3f} | {mo / mp:.2f} |")
-
-
-def module_scheduler(module: DiffusionModule):
-    from idiff.diffusion.sampler import build_inference_scheduler
-
-    return build_inference_scheduler(module.hparams["sampler"]["scheduler"], module.noise_scheduler.config)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,9 @@ The plain loop is written here, after ``examples/instruct_pix2pix/train_instruct
 encode the edited image, sample noise and timesteps, encode the instruction and the original image, drop
 conditions, concatenate, predict, MSE, backward, clip the gradient norm to 1, AdamW step, EMA step. It drives the
 *same* components (UNet, codec, tokenizer, text encoder, noise scheduler) built from the same config, on the same
-in-memory batches, so only the training machinery differs. Runs alternate (ours, plain, ours, plain, ...) and
+in-memory batches, so only the training machinery differs: ours is the LightningModule as configured (with the
+embedded default: fused AdamW and idiff's one-kernel EMA), the plain loop uses torch's default AdamW and diffusers'
+EMAModel, as the example does. Runs alternate (ours, plain, ours, plain, ...) and
 each reports samples/s over its steps after ``--warmup``; the table gives medians and the ratio ours / plain.
 
     python bench/train_step.py --steps 30 --repeats 3                  # the embedded default's model, batch 16
