@@ -122,3 +122,12 @@ def test_fit_and_test_a_task_that_is_installed_nowhere(idiff_isolated_registry, 
     assert 0.0 <= metrics["painted"] <= 1.0
     assert metrics["identity/painted"] < 0.1  # the noise sources are almost nowhere blue
     assert (tmp_path / "runs" / "test" / "tiny" / "metrics.json").is_file()
+
+
+def test_contract_helpers_fail_on_a_broken_contract() -> None:
+    from idiff.testing.contract import assert_entry_points, assert_imports_without_lightning
+
+    with pytest.raises(AssertionError, match="loaded \\['lightning'\\]"):
+        assert_imports_without_lightning("lightning.pytorch")
+    with pytest.raises(AssertionError):
+        assert_entry_points("some-other-distribution", {"keypoints": "KeypointsTask"})

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import ast
 import importlib.util
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from idiff.errors import ConfigError, DataError
+from idiff.testing.contract import assert_imports_without_lightning
 
 PUBLIC_API = {"idiff.tasks.api", "idiff.errors", "idiff.files"}
 
@@ -30,8 +29,7 @@ def test_imports_only_the_public_plugin_api() -> None:
             elif isinstance(node, ast.Import):
                 used.update(alias.name for alias in node.names)
     assert {m for m in used if m.split(".")[0] == "idiff"} <= PUBLIC_API
-    code = "import sys, idiff_detection.task; assert not {'lightning', 'pytorch_lightning'} & set(sys.modules)"
-    subprocess.run([sys.executable, "-c", code], check=True)
+    assert_imports_without_lightning("idiff_detection.task")
 
 
 def test_options_reach_the_task_and_bad_ones_name_the_allowed_values(idiff_config, idiff_task) -> None:

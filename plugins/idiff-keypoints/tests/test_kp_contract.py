@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
-from idiff.tasks.registry import TaskRegistry
+from idiff.testing.contract import assert_entry_points, assert_imports_without_lightning
 
 
 def test_plugin_does_not_import_lightning():
-    code = "import sys, idiff_keypoints.task; assert not {'lightning', 'pytorch_lightning'} & set(sys.modules)"
-    subprocess.run([sys.executable, "-c", code], check=True)
+    assert_imports_without_lightning("idiff_keypoints.task")
 
 
 def test_entry_point_gives_the_task_class():
-    assert TaskRegistry().load("keypoints").__name__ == "KeypointsTask"
+    assert_entry_points("idiff-keypoints", {"keypoints": "KeypointsTask"})
 
 
 def test_options_reach_the_task(idiff_config):

@@ -2,31 +2,18 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import pytest
-from idiff.tasks.api import Task
-from idiff.tasks.registry import TaskRegistry
+from idiff.testing.contract import assert_entry_points, assert_imports_without_lightning
 
 TASKS = {"referring_segmentation": "ReferringSegmentationTask", "semantic_segmentation": "SemanticSegmentationTask"}
 
 
 def test_plugin_does_not_import_lightning() -> None:
-    code = (
-        "import sys, idiff_segmentation.referring_task, idiff_segmentation.semantic_task; "
-        "assert not {'lightning', 'pytorch_lightning'} & set(sys.modules)"
-    )
-    subprocess.run([sys.executable, "-c", code], check=True)
+    assert_imports_without_lightning("idiff_segmentation.referring_task", "idiff_segmentation.semantic_task")
 
 
-@pytest.mark.parametrize("name", TASKS)
-def test_entry_points_give_the_task_classes(name: str) -> None:
-    registry = TaskRegistry()
-    cls = registry.load(name)
-    assert cls.__name__ == TASKS[name] and issubclass(cls, Task)
-    info = {i.name: i for i in registry.describe()}[name]
-    assert info.distribution == "idiff-segmentation" and info.error is None
+def test_entry_points_give_the_task_classes() -> None:
+    assert_entry_points("idiff-segmentation", TASKS)
 
 
 @pytest.mark.parametrize("name", TASKS)
