@@ -22,6 +22,7 @@ from idiff.data.dataset_paths import dataset_file
 from idiff.data.draws import SampleRandom
 from idiff.data.error_policy import ErrorPolicy
 from idiff.data.images import open_image, read_rgb
+from idiff.data.manifest import ManifestRecord, read_manifest, write_manifest
 from idiff.errors import ConfigError, DataError
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "ErrorPolicy",
     "GuidanceScales",
     "InputImage",
+    "ManifestRecord",
     "SampleRandom",
     "Task",
     "TaskConfig",
@@ -39,7 +41,9 @@ __all__ = [
     "WorkerRandom",
     "dataset_file",
     "open_image",
+    "read_manifest",
     "read_rgb",
+    "write_manifest",
 ]
 
 

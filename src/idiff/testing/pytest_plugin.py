@@ -13,6 +13,8 @@ plugin authors). Each one is a factory, called inside the test:
 - ``idiff_fit_tiny(name, *overrides)``: ``last.ckpt`` of 2 training steps of the tiny model on task ``name`` alone.
 - ``idiff_test_tiny(name, *overrides, ckpt="latest")``: the metrics of ``idiff test`` (2 sampling steps); its files
   are in ``tmp_path / "runs" / "test" / "tiny"``.
+- ``idiff_tiny_clip``: the folder of a tiny random CLIP model, image processor and tokenizer
+  (:func:`idiff.testing.tiny_clip.write_tiny_clip`), written once per session, for :mod:`idiff.quality` scores.
 
 Nothing leaks between tests: task configs that a test registers in Hydra's ``ConfigStore`` are removed at its end,
 and a registry made by ``idiff_isolated_registry`` lives only in that test.
@@ -171,6 +173,14 @@ def idiff_test_tiny(
         return evaluate(cfg, _idiff_state.root / "runs" / "test" / "tiny", "test", registry=_idiff_state.registry)
 
     return test_tiny
+
+
+@pytest.fixture(scope="session")
+def idiff_tiny_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny random CLIP folder (:func:`idiff.testing.tiny_clip.write_tiny_clip`), shared by the session's tests."""
+    from idiff.testing.tiny_clip import write_tiny_clip
+
+    return write_tiny_clip(tmp_path_factory.mktemp("tiny-clip"))
 
 
 @pytest.fixture
