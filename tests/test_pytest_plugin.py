@@ -131,3 +131,11 @@ def test_contract_helpers_fail_on_a_broken_contract() -> None:
         assert_imports_without_lightning("lightning.pytorch")
     with pytest.raises(AssertionError):
         assert_entry_points("some-other-distribution", {"keypoints": "KeypointsTask"})
+
+
+def test_public_import_check_names_private_modules() -> None:
+    from idiff.testing.contract import assert_public_imports
+
+    assert_public_imports("idiff.quality")  # imports idiff.errors and its own public modules only
+    with pytest.raises(AssertionError, match="idiff.prediction imports idiff modules outside the public plugin API: "):
+        assert_public_imports("idiff.prediction")

@@ -94,7 +94,7 @@ class ClipEmbedder:
         """(N, dim) float32 unit vectors of uint8 (H, W, 3) RGB images, on the CPU."""
         out = []
         for start in range(0, len(images), self.batch_size):
-            batch = [np.asarray(image, dtype=np.uint8)[..., :3] for image in images[start : start + self.batch_size]]
+            batch = [np.array(image, dtype=np.uint8)[..., :3] for image in images[start : start + self.batch_size]]
             pixels = self.image_processor(images=batch, return_tensors="pt")["pixel_values"].to(self.device)
             out.append(_normalise(_features(self.model.get_image_features(pixel_values=pixels)).float()).cpu())
         return torch.cat(out) if out else torch.zeros(0, self.dim)
