@@ -77,6 +77,16 @@ def test_clip_and_aesthetic_scores_when_configured(idiff_task, idiff_tiny_clip, 
     assert all(np.isfinite(r["aesthetic"]) for r in rows)
 
 
+def test_pairs_without_captions_say_why_clip_t_is_missing(idiff_task, idiff_tiny_clip, tmp_path: Path, capsys) -> None:
+    manifest = _manifest(tmp_path, 2)
+    task = idiff_task("editing", synthetic=False, weights={"synthetic": 0.0, "manifest": 1.0}, manifest=str(manifest),
+                      eval_dataset="manifest", eval_manifest=str(manifest), clip_model=str(idiff_tiny_clip))
+    requests = task.test_requests()
+    metrics = task.evaluate(requests, [r.target for r in requests], tmp_path / "run")
+    assert set(metrics) == {"L1", "L2", "CLIP-I"}
+    assert "CLIP-T, CLIP-dir not computed: the evaluation pairs have no captions" in capsys.readouterr().out
+
+
 def test_ip2p_and_magicbrush_folders_are_read_from_data_dir(idiff_task, tmp_path: Path) -> None:
     write_synthetic_ip2p(tmp_path / "ip2p", 20, size=40)
     task = idiff_task("editing", synthetic=False, weights={"synthetic": 0.0, "ip2p": 1.0}, eval_dataset="ip2p",

@@ -46,7 +46,7 @@ class EditingTask(Task):
             raise TypeError(f"EditingTask needs an EditingConfig, got {type(config).__name__}")
         self._pairs: dict[tuple[str, bool], list[EditPair]] = {}
         self._scorers: tuple[Any, Any] | None = None
-        self._told = False
+        self._told: set[str] = set()
 
     # ------------------------------------------------------------------ data
     def synthetic_root(self, train: bool) -> Path:
@@ -163,9 +163,13 @@ class EditingTask(Task):
             for key, values in quality_scores(inputs, embedder, predictor).items():
                 for row, value in zip(rows, values, strict=True):
                     row[key] = None if np.isnan(value) else float(value)
-        if not self._told:
-            self._told = True
-            for line in missing_scores(self.config.clip_model, self.config.aesthetic_predictor):
+        notes = missing_scores(self.config.clip_model, self.config.aesthetic_predictor)
+        if embedder is not None and rows and all(row.get("CLIP-T") is None for row in rows):
+            notes.append("CLIP-T, CLIP-dir not computed: the evaluation pairs have no captions (InstructPix2Pix's "
+                         "prompt.json has them; a manifest needs input_caption / output_caption)")
+        for line in notes:
+            if line not in self._told:
+                self._told.add(line)
                 print(f"editing: {line}")
         atomic_write_json(Path(out_dir) / "per_image.json", rows)
         if self.config.write_images:
