@@ -1,4 +1,4 @@
-"""Readers on fixtures written here in the real layouts: InstructPix2Pix, MagicBrush, the JSONL manifest."""
+"""Readers on fixtures in the real layouts (written by conftest.py): InstructPix2Pix, MagicBrush, JSONL manifests."""
 
 from __future__ import annotations
 
@@ -6,41 +6,16 @@ import json
 import math
 from pathlib import Path
 
-import numpy as np
 import pytest
 from idiff.tasks.api import DataError, ErrorPolicy
-from PIL import Image
 
 from idiff_editing.ip2p import read_ip2p
 from idiff_editing.magicbrush import read_magicbrush
 from idiff_editing.manifest_pairs import read_manifest_pairs
 
 
-def _image(path: Path, value: int, size: tuple[int, int] = (24, 16)) -> np.ndarray:
-    array = np.full((size[1], size[0], 3), value, np.uint8)
-    array[0, 0] = (value + 100) % 256
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(array).save(path)
-    return array
-
-
-def write_ip2p(root: Path, prompts: int = 20) -> None:
-    """``seeds.json`` + ``<folder>/prompt.json`` + ``<seed>_0.jpg`` / ``<seed>_1.jpg``, as the public release."""
-    seeds = []
-    for k in range(prompts):
-        folder = root / f"shard-00/{k:07d}"
-        own = [str(1000 + k), str(2000 + k)] if k % 2 else [str(1000 + k)]
-        for j, seed in enumerate(own):
-            _image(folder / f"{seed}_0.jpg", 5 * k + 30 * j)
-            _image(folder / f"{seed}_1.jpg", 5 * k + 30 * j + 100)
-        prompt = {"input": f"photo {k}", "edit": f"make it {k}", "output": f"photo {k} edited", "url": "x"}
-        (folder / "prompt.json").write_text(json.dumps(prompt))
-        seeds.append([f"shard-00/{k:07d}", own])
-    (root / "seeds.json").write_text(json.dumps(seeds))
-
-
-def test_ip2p_splits_follow_edit_dataset_py(tmp_path: Path) -> None:
-    write_ip2p(tmp_path, 20)
+def test_ip2p_splits_follow_edit_dataset_py(tmp_path: Path, ip2p_layout) -> None:
+    ip2p_layout(tmp_path, 20)
     sizes = {split: len(read_ip2p(tmp_path, split)) for split in ("train", "val", "test")}
     n = 20  # edit_dataset.py: seeds[floor(a * n):floor(b * n)] for the split's cumulative fractions
     assert sizes == {"train": math.floor(0.9 * n), "val": math.floor(0.95 * n) - math.floor(0.9 * n),
@@ -53,8 +28,8 @@ def test_ip2p_splits_follow_edit_dataset_py(tmp_path: Path) -> None:
     assert abs(int(source[8, 12, 0]) - 125) <= 3 and abs(int(target[8, 12, 0]) - 225) <= 3  # the second seed, JPEG
 
 
-def test_ip2p_caption_key_and_errors_name_the_file(tmp_path: Path) -> None:
-    write_ip2p(tmp_path, 4)
+def test_ip2p_caption_key_and_errors_name_the_file(tmp_path: Path, ip2p_layout) -> None:
+    ip2p_layout(tmp_path, 4)
     prompt = tmp_path / "shard-00/0000001/prompt.json"
     prompt.write_text(json.dumps({"caption": "old style", "edit": "x", "output": "y"}))
     assert read_ip2p(tmp_path, "train", (1.0, 0.0, 0.0))[1].input_caption == "old style"
@@ -71,37 +46,20 @@ def test_ip2p_caption_key_and_errors_name_the_file(tmp_path: Path) -> None:
         read_ip2p(tmp_path)
 
 
-def test_a_truncated_image_names_the_file(tmp_path: Path) -> None:
-    write_ip2p(tmp_path, 2)
+def test_a_truncated_image_names_the_file(tmp_path: Path, ip2p_layout, image_file) -> None:
+    ip2p_layout(tmp_path, 2)
     pair = read_ip2p(tmp_path, "train", (1.0, 0.0, 0.0))[0]
     target = pair.variants[0][1]
     target.write_bytes(target.read_bytes()[:40])
     with pytest.raises(DataError, match=str(target)):
         pair.load()
-    _image(target, 0, size=(10, 10))
+    image_file(target, 0, size=(10, 10))
     with pytest.raises(DataError, match=rf"{pair.variants[0][0]}: 24x16 but its edited image {target} is 10x10"):
         pair.load()
 
 
-def write_magicbrush(split: Path) -> None:
-    """``edit_sessions.json`` + ``images/<img_id>/<img_id>-input.png``, ``-output<turn>.png``, ``-mask<turn>.png``."""
-    sessions = {}
-    for img_id, turns in (("327726", 2), ("242679", 1)):
-        folder = split / "images" / img_id
-        _image(folder / f"{img_id}-input.png", 0)
-        entries = []
-        for turn in range(1, turns + 1):
-            _image(folder / f"{img_id}-output{turn}.png", 50 * turn)
-            _image(folder / f"{img_id}-mask{turn}.png", 255)
-            source = f"{img_id}-input.png" if turn == 1 else f"{img_id}-output{turn - 1}.png"
-            entries.append({"input": source, "output": f"{img_id}-output{turn}.png",
-                            "instruction": f"edit {turn} of {img_id}", "mask": f"{img_id}-mask{turn}.png"})
-        sessions[img_id] = entries
-    (split / "edit_sessions.json").write_text(json.dumps(sessions))
-
-
-def test_magicbrush_turns_are_pairs(tmp_path: Path) -> None:
-    write_magicbrush(tmp_path / "dev")
+def test_magicbrush_turns_are_pairs(tmp_path: Path, magicbrush_layout) -> None:
+    magicbrush_layout(tmp_path / "dev")
     pairs = read_magicbrush(tmp_path / "dev")
     assert [p.name for p in pairs] == ["327726/1", "327726/2", "242679/1"]
     assert pairs[1].instruction == "edit 2 of 327726" and pairs[1].variants[0][0].name == "327726-output1.png"
@@ -109,9 +67,9 @@ def test_magicbrush_turns_are_pairs(tmp_path: Path) -> None:
     assert source[5, 5, 0] == 50 and target[5, 5, 0] == 100
 
 
-def test_magicbrush_bad_turns_name_the_session(tmp_path: Path) -> None:
+def test_magicbrush_bad_turns_name_the_session(tmp_path: Path, magicbrush_layout) -> None:
     split = tmp_path / "train"
-    write_magicbrush(split)
+    magicbrush_layout(split)
     sessions = json.loads((split / "edit_sessions.json").read_text())
     del sessions["327726"][1]["instruction"]
     (split / "edit_sessions.json").write_text(json.dumps(sessions))
@@ -123,9 +81,9 @@ def test_magicbrush_bad_turns_name_the_session(tmp_path: Path) -> None:
         read_magicbrush(tmp_path / "test")
 
 
-def test_manifest_pairs_with_captions_and_a_bad_line(tmp_path: Path) -> None:
-    _image(tmp_path / "pairs/a_0.png", 10)
-    _image(tmp_path / "pairs/a_1.png", 20)
+def test_manifest_pairs_with_captions_and_a_bad_line(tmp_path: Path, image_file) -> None:
+    image_file(tmp_path / "pairs/a_0.png", 10)
+    image_file(tmp_path / "pairs/a_1.png", 20)
     lines = [
         {"source": "pairs/a_0.png", "target": "pairs/a_1.png", "instruction": "brighten it",
          "input_caption": "a dark square", "output_caption": "a bright square", "score": 0.5},
