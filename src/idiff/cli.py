@@ -23,7 +23,7 @@ from idiff.tasks.registry import TaskRegistry
 
 __all__ = ["compose_config", "main", "one_line"]
 
-VERBS = ("fit", "validate", "test", "predict", "export", "app", "align", "tasks")
+VERBS = ("fit", "validate", "test", "predict", "export", "app", "align", "data", "tasks")
 USAGE = """usage: idiff <verb> [key=value ...]
 
 verbs:
@@ -34,6 +34,7 @@ verbs:
   predict    your own images: input=PATH|DIR|GLOB instruction="..." or task=NAME request.FIELD=...
   app        web app: predict with a decoded view, and the human-alignment picker (pip install -e ".[app]")
   align generate   candidates of each benchmark image under 20 guidance settings, for people to pick (stage 3)
+  data filter      the paper's editing-data filter (aesthetic + GIQA): filter.manifest=... filter.reference=...
   tasks      list installed task plugins
 
 examples:
@@ -42,6 +43,7 @@ examples:
   idiff fit experiment=paper model.pretrained_path=/models/sd15 strategy=ddp trainer.devices=8
   idiff fit stage=pretrain_adaptation        (then stage=task_specific init_weights=<its last.ckpt>)
   idiff align generate task=keypoints ckpt=latest
+  idiff data filter filter.manifest=pairs.jsonl filter.reference=real/ filter.backbone_weights=resnet50.safetensors
   idiff test task=keypoints ckpt=reference sampler.num_steps=50
   idiff predict input=photos/ task=keypoints request.joints=[nose,left_wrist]
 Overrides are Hydra syntax; add --cfg job to print the composed config, -m to sweep."""
@@ -110,6 +112,10 @@ def _run(cfg: DictConfig, run_dir: Path) -> None:
             from idiff.alignment.candidates import generate_candidates
 
             generate_candidates(cfg, run_dir)
+        case "data":
+            from idiff.filtering.command import filter_data
+
+            filter_data(cfg)
 
 
 def one_line(err: IdiffError) -> str:
@@ -183,6 +189,12 @@ def main(argv: list[str] | None = None) -> None:
             print("idiff: error: usage: idiff align generate [key=value ...]", file=sys.stderr)
             sys.exit(2)
         overrides = ["stage=human_alignment", *overrides[1:]]
+    if verb == "data":  # `idiff data filter ...`
+        if not overrides or overrides[0] != "filter":
+            print("idiff: error: usage: idiff data filter filter.manifest=... filter.reference=... [key=value ...]",
+                  file=sys.stderr)
+            sys.exit(2)
+        overrides = overrides[1:]
     try:
         _validate_overrides(verb, overrides)
         prepared = prepare_overrides(verb, overrides)

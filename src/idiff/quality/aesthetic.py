@@ -10,7 +10,8 @@ first four, applied to the L2-normalised CLIP image embedding (768-d for ViT-L/1
     layers.4 Linear(128, 64)    layers.5 Dropout(0.1)
     layers.6 Linear(64, 16)     layers.7 Linear(16, 1)
 
-:func:`load_aesthetic_predictor` reads such a state dict from a local file (``torch.load``, weights only); its input
+:func:`load_aesthetic_predictor` reads such a state dict from a local file (``.pth`` through ``torch.load``, weights
+only, or ``.safetensors``); its input
 size is taken from ``layers.0.weight``, so it must match the CLIP model's ``projection_dim``. Scores are on AVA's
 1-10 scale for the released weights.
 """
@@ -27,7 +28,7 @@ from torch import nn
 from idiff.errors import ConfigError
 from idiff.quality.clip_scores import ClipEmbedder
 
-__all__ = ["AestheticPredictor", "aesthetic_scores", "load_aesthetic_predictor", "score_embeddings"]
+__all__ = ["AestheticPredictor", "AestheticScorer", "aesthetic_scores", "load_aesthetic_predictor", "score_embeddings"]
 
 #: (output size, dropout after it) of the hidden linear layers; the last layer maps 16 -> 1.
 HIDDEN = ((1024, 0.2), (128, 0.2), (64, 0.1), (16, None))
@@ -64,9 +65,14 @@ def load_aesthetic_predictor(path: str | Path, key: str = "aesthetic_predictor")
     if not file.is_file():
         raise ConfigError(f"{key}={path}: file not found (a state dict of the improved aesthetic predictor's MLP)")
     try:
-        state = torch.load(file, map_location="cpu", weights_only=True)
+        if file.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            state = load_file(file, device="cpu")
+        else:
+            state = torch.load(file, map_location="cpu", weights_only=True)
     except Exception as err:  # noqa: BLE001 - torch.load raises pickle, zip and runtime errors alike
-        raise ConfigError(f"{key}={path}: cannot read it as a torch state dict ({type(err).__name__}: {err})") from None
+        raise ConfigError(f"{key}={path}: cannot read it as a state dict ({type(err).__name__}: {err})") from None
     if isinstance(state, dict) and "state_dict" in state:
         state = state["state_dict"]
     weight = state.get("layers.0.weight") if isinstance(state, dict) else None
@@ -97,3 +103,30 @@ def aesthetic_scores(
 ) -> np.ndarray:
     """Aesthetic score of each uint8 (H, W, 3) image, float64 (N,): the MLP on its normalised CLIP embedding."""
     return score_embeddings(embedder.embed_images(images), predictor)
+
+
+class AestheticScorer:
+    """Images -> aesthetic scores, from a local CLIP folder and a local predictor file (``idiff data filter``'s scorer).
+
+    Args:
+        clip_model: the CLIP ViT-L/14 folder (see :meth:`~idiff.quality.clip_scores.ClipEmbedder.from_folder`).
+        predictor: the predictor's state dict (see :func:`load_aesthetic_predictor`).
+        batch_size: images per CLIP forward pass.
+        clip_key: the option that gave ``clip_model``, for error messages.
+        predictor_key: the option that gave ``predictor``, for error messages.
+
+    Raises:
+        ConfigError: a path is wrong, or the predictor does not take the CLIP model's embeddings.
+    """
+
+    def __init__(
+        self, clip_model: str | Path, predictor: str | Path, batch_size: int = 32, device: str | torch.device = "cpu",
+        clip_key: str = "filter.clip_model", predictor_key: str = "filter.aesthetic_predictor",
+    ) -> None:
+        self.embedder = ClipEmbedder.from_folder(clip_model, clip_key, batch_size, device)
+        self.predictor = load_aesthetic_predictor(predictor, predictor_key)
+        score_embeddings(torch.zeros(0, self.embedder.dim), self.predictor)  # refuse a size mismatch now
+
+    def __call__(self, images: Sequence[np.ndarray]) -> np.ndarray:
+        """(N,) float64 scores of uint8 (H, W, 3) images."""
+        return aesthetic_scores(images, self.embedder, self.predictor)
