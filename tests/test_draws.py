@@ -68,3 +68,22 @@ def test_mixture_items_are_encoded_inside_their_draw():
 
     mixture = TaskMixture({"a": Draws()}, {"a": 1.0})
     assert mixture[(1, 9)].sample == mixture[(1, 9)].sample != mixture[(1, 10)].sample
+
+
+def test_mixture_table_lists_a_task_s_own_datasets_under_it():
+    class Weighted(torch.utils.data.Dataset):
+        def __len__(self):
+            return 30
+
+        def describe(self):
+            return "sidd: 1 pairs x weight 20 = 20 samples\ngopro: 5 pairs x weight 2 = 10 samples"
+
+    class Plain(torch.utils.data.Dataset):
+        def __len__(self):
+            return 4
+
+    table = TaskMixture({"enhance": Weighted(), "other": Plain()}, {"enhance": 1.0, "other": 0.5}).describe()
+    lines = table.splitlines()
+    assert lines[1].split() == ["enhance", "30", "1", "30"]
+    assert lines[2] == "    sidd: 1 pairs x weight 20 = 20 samples" and lines[3].startswith("    gopro:")
+    assert lines[4].split() == ["other", "4", "0.5", "2"] and lines[5].split() == ["total", "32"]

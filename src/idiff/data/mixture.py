@@ -109,9 +109,17 @@ class TaskMixture(ConcatDataset):
                         f"first: {skipped[0][1]}")
 
     def describe(self) -> str:
-        """A short table of the mixture: dataset, size, weight, effective samples per epoch."""
+        """A short table of the mixture: task, size, weight, effective samples per epoch.
+
+        A task dataset with a ``describe()`` method (e.g. one weighting several datasets inside the task, as the
+        enhancement and editing plugins do) adds its own lines, indented, under its task's row.
+        """
         lines = [f"{'task':<20}{'samples':>10}{'weight':>10}{'per epoch':>12}"]
-        lines += [f"{e.name:<20}{e.size:>10}{e.weight:>10g}{e.effective_samples:>12.0f}" for e in self.entries]
+        for entry, dataset in zip(self.entries, self.datasets, strict=True):
+            lines.append(f"{entry.name:<20}{entry.size:>10}{entry.weight:>10g}{entry.effective_samples:>12.0f}")
+            inner = getattr(dataset, "describe", None)
+            if callable(inner):
+                lines += [f"    {line}" for line in str(inner()).splitlines()]
         lines.append(f"{'total':<20}{'':>10}{'':>10}{self.samples_per_epoch:>12}")
         return "\n".join(lines)
 
