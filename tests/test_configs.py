@@ -12,7 +12,7 @@ from idiff.cli import compose_config, main
 from idiff.errors import ConfigError
 from idiff.tasks.factory import task_config
 
-GROUPS = ("stage", "model", "data", "trainer", "strategy", "sampler", "experiment")
+GROUPS = ("stage", "model", "data", "trainer", "strategy", "sampler", "experiment", "decoder")
 
 
 def group_options() -> list[tuple[str, str]]:

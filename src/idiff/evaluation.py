@@ -1,11 +1,15 @@
 """Evaluation: generated images -> the task's decoder -> the task's evaluator -> metrics, JSON and an image grid.
 
 A Lightning callback, so the LightningModule stays task-agnostic: its ``test_step`` returns generated images and
-this callback hands them to the task plugin (DESIGN.md "Data flow (test)").
+this callback hands them to the task plugin (DESIGN.md "Data flow (test)"). Several decoders (the task's analytic
+one and a learned one, :mod:`idiff.decoders.learned`) can read the same generations: the first gives the unprefixed
+metrics, each other one ``<name>/<metric>``, and ``metrics.json`` records each one's milliseconds per image.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +20,11 @@ import torch.distributed as dist
 from lightning.pytorch.callbacks import Callback
 
 from idiff.data.mixture import tensor_to_images
+from idiff.decoders.learned import AnalyticDecoder, BatchDecoder
 from idiff.files import atomic_write_json, atomic_write_png
 from idiff.tasks.api import EditRequest, Task
 
-__all__ = ["TaskEvaluation", "image_grid"]
+__all__ = ["TaskEvaluation", "decoder_table", "image_grid"]
 
 
 def image_grid(rows: list[list[np.ndarray]], pad: int = 2) -> np.ndarray:
@@ -34,6 +39,20 @@ def image_grid(rows: list[list[np.ndarray]], pad: int = 2) -> np.ndarray:
     return grid
 
 
+def decoder_table(metrics: Mapping[str, float], ms_per_image: Mapping[str, float]) -> str:
+    """The decoders' metrics side by side (the first decoder's are unprefixed), and each one's ms per image."""
+    names = list(ms_per_image)
+    rest = tuple(f"{n}/" for n in names[1:])
+    keys = [k for k in metrics if not k.startswith(rest)]
+    width = max(len(k) for k in [*keys, "decode ms / image"]) + 2
+    lines = ["metric".ljust(width) + "".join(n.rjust(12) for n in names)]
+    for key in keys:
+        values = [metrics.get(key if i == 0 else f"{n}/{key}") for i, n in enumerate(names)]
+        lines.append(key.ljust(width) + "".join("-".rjust(12) if v is None else f"{v:12.4f}" for v in values))
+    lines.append("decode ms / image".ljust(width) + "".join(f"{ms_per_image[n]:12.2f}" for n in names))
+    return "\n".join(lines)
+
+
 class TaskEvaluation(Callback):
     """Decodes and scores what the module generates for one task's requests.
 
@@ -45,11 +64,14 @@ class TaskEvaluation(Callback):
         metadata: extra fields for metrics.json (checkpoint, task name, ...).
         identity_baseline: also score the identity output (generated == source) as ``identity/<metric>``:
             the floor any trained model must beat.
+        decoders: batch decoders by name (default: the task's ``decode`` as ``analytic``); the first one's metrics
+            are unprefixed and its predictions go into the grid, the others' are ``<name>/<metric>``.
     """
 
     def __init__(
         self, task: Task, requests: list[EditRequest], out_dir: Path, grid_rows: int = 8,
         metadata: dict[str, Any] | None = None, identity_baseline: bool = True,
+        decoders: Mapping[str, BatchDecoder] | None = None,
     ) -> None:
         self.identity_baseline = identity_baseline
         self.task = task
@@ -57,13 +79,22 @@ class TaskEvaluation(Callback):
         self.out_dir = Path(out_dir)
         self.grid_rows = grid_rows
         self.metadata = metadata or {}
-        self.predictions: dict[int, Any] = {}
+        self.decoders = dict(decoders) if decoders else {"analytic": AnalyticDecoder(task)}
+        self.predictions: dict[str, dict[int, Any]] = {name: {} for name in self.decoders}
+        self.seconds = dict.fromkeys(self.decoders, 0.0)
         self.samples: dict[int, np.ndarray] = {}
         self.metrics: dict[str, float] = {}
+        self.ms_per_image: dict[str, float] = {}
 
     def _collect(self, outputs: torch.Tensor, batch: dict[str, Any]) -> None:
-        for index, image in zip(batch["index"].tolist(), tensor_to_images(outputs), strict=True):
-            self.predictions[index] = self.task.decode(image, self.requests[index])
+        indices = batch["index"].tolist()
+        images = list(tensor_to_images(outputs))
+        requests = [self.requests[i] for i in indices]
+        for name, decoder in self.decoders.items():
+            started = time.perf_counter()
+            self.predictions[name].update(zip(indices, decoder(images, requests), strict=True))
+            self.seconds[name] += time.perf_counter() - started
+        for index, image in zip(indices, images, strict=True):
             if len(self.samples) < self.grid_rows:
                 self.samples[index] = image
 
@@ -75,36 +106,49 @@ class TaskEvaluation(Callback):
                                 batch_idx: int, dataloader_idx: int = 0) -> None:
         self._collect(outputs, batch)
 
-    def _gather(self) -> tuple[dict[int, Any], dict[int, np.ndarray]]:
+    def _gather(self) -> tuple[dict[str, dict[int, Any]], dict[int, np.ndarray], dict[str, float]]:
         if not (dist.is_available() and dist.is_initialized()):
-            return self.predictions, self.samples
+            return self.predictions, self.samples, self.seconds
         parts: list[Any] = [None] * dist.get_world_size()
-        dist.all_gather_object(parts, (self.predictions, self.samples))
-        predictions, samples = {}, {}
-        for part_predictions, part_samples in parts:
-            predictions.update(part_predictions)
+        dist.all_gather_object(parts, (self.predictions, self.samples, self.seconds))
+        predictions: dict[str, dict[int, Any]] = {name: {} for name in self.decoders}
+        samples: dict[int, np.ndarray] = {}
+        seconds = dict.fromkeys(self.decoders, 0.0)
+        for part_predictions, part_samples, part_seconds in parts:
+            for name in self.decoders:
+                predictions[name].update(part_predictions[name])
+                seconds[name] += part_seconds[name]
             samples.update(part_samples)
-        return predictions, samples
+        return predictions, samples, seconds
 
     def _finish(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        predictions, samples = self._gather()
-        self.predictions, self.samples = {}, {}
-        indices = sorted(predictions)
-        requests = [self.requests[i] for i in indices]
-        self.metrics = {k: float(v) for k, v in self.task.evaluate(requests, [predictions[i] for i in indices],
-                                                                   self.out_dir).items()}
-        if self.identity_baseline:
-            identity = [self.task.decode(r.source, r) for r in requests]
-            baseline = self.task.evaluate(requests, identity, self.out_dir / "identity")
-            self.metrics.update({f"identity/{k}": float(v) for k, v in baseline.items()})
+        by_decoder, samples, seconds = self._gather()
+        self.predictions, self.samples = {name: {} for name in self.decoders}, {}
+        self.metrics = {}
+        for rank, (name, decoder) in enumerate(self.decoders.items()):
+            predictions = by_decoder[name]
+            prefix, out_dir = ("", self.out_dir) if rank == 0 else (f"{name}/", self.out_dir / name)
+            indices = sorted(predictions)
+            requests = [self.requests[i] for i in indices]
+            scores = self.task.evaluate(requests, [predictions[i] for i in indices], out_dir)
+            self.metrics.update({f"{prefix}{k}": float(v) for k, v in scores.items()})
+            if self.identity_baseline:
+                baseline = self.task.evaluate(requests, decoder([r.source for r in requests], requests),
+                                              out_dir / "identity")
+                self.metrics.update({f"{prefix}identity/{k}": float(v) for k, v in baseline.items()})
+            self.ms_per_image[name] = 1000.0 * seconds[name] / max(len(predictions), 1)
         if trainer.is_global_zero:
-            self.write_report(samples, predictions)
+            self.write_report(samples, by_decoder[next(iter(self.decoders))])
         pl_module.log_dict(self.metrics, sync_dist=False)
 
     def write_report(self, samples: dict[int, np.ndarray], predictions: dict[int, Any]) -> None:
-        """metrics.json and grid.png in ``out_dir``."""
-        atomic_write_json(self.out_dir / "metrics.json", {**self.metadata, "num_requests": len(predictions),
-                                                          "metrics": self.metrics})
+        """metrics.json and grid.png in ``out_dir``; with several decoders, their table on stdout."""
+        atomic_write_json(self.out_dir / "metrics.json", {
+            **self.metadata, "num_requests": len(predictions), "decoders": list(self.decoders),
+            "decode_ms_per_image": self.ms_per_image, "metrics": self.metrics,
+        })
+        if len(self.decoders) > 1:
+            print(decoder_table(self.metrics, self.ms_per_image))
         rows = []
         for index in sorted(samples)[: self.grid_rows]:
             request = self.requests[index]

@@ -24,6 +24,8 @@ from idiff.checkpoint_io import AtomicCheckpointIO
 from idiff.checkpoints import find_latest_checkpoint, init_weights, load_module, resolve_checkpoint
 from idiff.data.datamodule import RequestDataModule
 from idiff.data.error_policy import report_skips
+from idiff.decoders.learned import evaluation_decoders
+from idiff.decoders.training import fit_decoder
 from idiff.errors import ConfigError
 from idiff.evaluation import TaskEvaluation
 from idiff.files import atomic_write_bytes
@@ -56,7 +58,10 @@ def fit(cfg: DictConfig, run_dir: Path, registry: TaskRegistry | None = None) ->
     """Train the configured stage (:mod:`idiff.stages`); returns the path of the last checkpoint.
 
     ``registry`` finds the tasks (default: the installed plugins); tests pass one of hand-built entry points.
+    ``stage=decoder`` trains the selected task's learned decoder instead (:mod:`idiff.decoders.training`).
     """
+    if cfg.stage.name == "decoder":
+        return fit_decoder(cfg, run_dir, registry)
     batch = describe_batch(cfg)
     check_strategy(cfg)
     L.seed_everything(cfg.seed, workers=True)
@@ -136,7 +141,11 @@ def evaluate(
     metadata = {"task": cfg.task_name, "checkpoint": str(checkpoint), "sampler": _plain(cfg.sampler),
                 "guidance": {"text": task.config.guidance.text, "image": task.config.guidance.image},
                 "skipped_records": task.context.errors.count}
-    evaluation = TaskEvaluation(task, requests, run_dir, metadata=metadata)
+    choice = cfg.decoder
+    decoders, decoder_checkpoint = evaluation_decoders(choice.name, task, cfg.task_name, choice.checkpoint,
+                                                       cfg.paths.runs_dir, choice.batch_size)
+    metadata["decoder_checkpoint"] = str(decoder_checkpoint) if decoder_checkpoint else None
+    evaluation = TaskEvaluation(task, requests, run_dir, metadata=metadata, decoders=decoders)
     datamodule = RequestDataModule(requests, task.config.guidance.text, task.config.guidance.image,
                                    cfg.data.eval_batch_size)
     trainer = _trainer(cfg, run_dir, callbacks=[evaluation], logger=False, limit_val_batches=None)

@@ -28,11 +28,13 @@ from idiff.errors import ConfigError, DataError
 __all__ = [
     "ConfigError",
     "DataError",
+    "DecoderSample",
     "EditRequest",
     "EditSample",
     "ErrorPolicy",
     "GuidanceScales",
     "InputImage",
+    "LearnedDecoding",
     "ManifestRecord",
     "SampleRandom",
     "Task",
@@ -163,6 +165,45 @@ class TaskContext:
     errors: ErrorPolicy = field(default_factory=ErrorPolicy)
 
 
+@dataclass
+class DecoderSample:
+    """One training sample of a learned decoder: a clean encoded target and the maps the decoder should output.
+
+    ``source`` and ``target`` are uint8 (R, R, 3) as in :class:`EditSample`; ``label`` is float32 (C, R, R) in
+    [0, 1], one map per output channel of the task's :class:`LearnedDecoding` (a heatmap per keypoint colour, a mask).
+    The core degrades ``target`` the way generated images differ from encodings before the decoder sees it.
+    """
+
+    source: np.ndarray
+    target: np.ndarray
+    label: np.ndarray
+
+
+class LearnedDecoding(abc.ABC):
+    """What a learned (U-Net) decoder of a task outputs, learns from, and how its output becomes a prediction.
+
+    PAPER.md "Decoding": a lightweight U-Net reads the generated image into "a multi-channel heatmap" (keypoints) or
+    an object's mask. The core owns the network, the degradation of training targets and the training loop
+    (``idiff fit stage=decoder``); a task returns one of these from :meth:`Task.learned_decoding`. The network sees
+    the generated image and the source, and outputs ``channels`` maps in [0, 1] at the source's resolution.
+    """
+
+    #: Number of output maps (e.g. 9 keypoint colours, 1 mask).
+    channels: int = 1
+
+    @abc.abstractmethod
+    def train_dataset(self) -> Dataset[DecoderSample]:
+        """Encoded training samples with their target maps, at ``context.resolution`` (the train split)."""
+
+    @abc.abstractmethod
+    def label(self, request: EditRequest) -> np.ndarray:
+        """The float32 (C, R, R) maps a perfect decoder outputs for a test request (from its ground truth)."""
+
+    @abc.abstractmethod
+    def read(self, maps: np.ndarray, request: EditRequest) -> Any:
+        """The prediction :meth:`Task.decode` would return, from the network's float32 (C, R, R) maps in [0, 1]."""
+
+
 class WorkerRandom(SampleRandom):
     """The former name of :class:`SampleRandom`, kept for plugins written against it.
 
@@ -215,6 +256,14 @@ class Task(abc.ABC):
     def render(self, request: EditRequest, prediction: Any) -> np.ndarray:
         """An RGB ``uint8`` view of a decoded prediction over the source, for image grids."""
         return request.source
+
+    def learned_decoding(self) -> LearnedDecoding | None:
+        """What a learned decoder of this task learns and how its maps are read (optional; default: none).
+
+        With one, ``idiff fit stage=decoder task=<name>`` trains a U-Net decoder and ``idiff test decoder=learned``
+        (or ``both``) reads generated images with it instead of (beside) :meth:`decode`.
+        """
+        return None
 
     # ---------------------------------------------------------------- prediction on the user's images (optional)
     #: The structured request of ``idiff predict`` / the app (``request.<field>=...``): a dataclass whose fields

@@ -16,7 +16,7 @@ from torch.utils.data import Dataset
 from idiff_keypoints.coco import KeypointsDataset, PersonInstance
 from idiff_keypoints.config import KeypointsConfig
 from idiff_keypoints.crops import make_crop, sample_augmentation
-from idiff_keypoints.encoding import disk_radius_for, encode_keypoints
+from idiff_keypoints.encoding import EncodedKeypoints, disk_radius_for, encode_keypoints
 
 __all__ = ["KeypointsTrainDataset", "load_rgb", "spread_chunks"]
 
@@ -46,6 +46,11 @@ class KeypointsTrainDataset(Dataset[EditSample]):
         return len(self.instances)
 
     def __getitem__(self, index: int) -> EditSample:
+        crop, _, enc = self.encoded(index)
+        return EditSample(source=crop, target=enc.target, instruction=enc.instruction)
+
+    def encoded(self, index: int) -> tuple[np.ndarray, np.ndarray, EncodedKeypoints]:
+        """One augmented crop, its joints (K, 3) in crop pixels and their encoding (random on every call)."""
         rng = self.random()
         inst = self.instances[index]
         cfg = self.config
@@ -68,7 +73,7 @@ class KeypointsTrainDataset(Dataset[EditSample]):
             cfg.max_keypoints_per_instruction,
             radius=self.radius,
         )
-        return EditSample(source=crop, target=enc.target, instruction=enc.instruction)
+        return crop, kp, enc
 
 
 def spread_chunks(keypoints: np.ndarray, n_chunks: int) -> list[np.ndarray]:

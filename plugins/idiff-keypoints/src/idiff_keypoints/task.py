@@ -15,9 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from idiff.tasks.api import EditRequest, EditSample, Task, TaskConfig, TaskContext
+from idiff.tasks.api import EditRequest, Task, TaskConfig, TaskContext
 from PIL import Image, ImageDraw
-from torch.utils.data import Dataset
 
 from idiff_keypoints.catalogue import named_layout
 from idiff_keypoints.coco import KeypointsDataset, PersonInstance
@@ -27,6 +26,7 @@ from idiff_keypoints.dataset import KeypointsTrainDataset, load_rgb, spread_chun
 from idiff_keypoints.decoding import decode_keypoints
 from idiff_keypoints.encoding import COLOUR_NAMES, COLOURS, disk_radius_for, encode_keypoints, validate_keypoint_counts
 from idiff_keypoints.evaluation import METRIC_NAMES, PCK_ALPHAS, evaluate_keypoints, pck, person_result
+from idiff_keypoints.heatmaps import KeypointHeatmaps
 from idiff_keypoints.layouts import KeypointLayout, coco_person_layout
 from idiff_keypoints.prediction import KeypointsRequest, keypoint_requests, write_coco_predictions
 from idiff_keypoints.readers import load_keypoints
@@ -96,11 +96,15 @@ class KeypointsTask(Task):
         """The keypoint layout of the evaluation split."""
         return self.split(self.config.val_split).layout
 
-    def train_dataset(self) -> Dataset[EditSample]:
+    def train_dataset(self) -> KeypointsTrainDataset:
         """Augmented, encoded person crops of the train split."""
         return KeypointsTrainDataset(
             self.split(self.config.train_split), self.config, self.context.resolution, self.context.seed
         )
+
+    def learned_decoding(self) -> KeypointHeatmaps:
+        """One heatmap per palette colour (:mod:`idiff_keypoints.heatmaps`), trained on this task's crops."""
+        return KeypointHeatmaps(self.train_dataset, self.radius)
 
     def test_requests(self) -> list[EditRequest]:
         """Every joint of every val person, ``ceil(K / max_keypoints)`` instructions per person.
@@ -141,6 +145,8 @@ class KeypointsTask(Task):
                         "inverse_affine": inverse,
                         "radius": self.radius,
                         "num_joints": layout.num_joints,
+                        "points": kp[list(enc.joints), :2].tolist(),  # crop pixels: the learned decoder's labels
+                        "drawn": list(enc.drawn),
                     }
                     requests.append(EditRequest(source=crop, instruction=enc.instruction, meta=meta, target=enc.target))
         return requests

@@ -16,7 +16,7 @@ import numpy as np
 from idiff.tasks.api import EditSample, SampleRandom
 from torch.utils.data import Dataset
 
-from idiff_segmentation.encoding import class_phrase, encode_mask
+from idiff_segmentation.encoding import EncodedMask, class_phrase, encode_mask
 from idiff_segmentation.labelmaps import IGNORE_INDEX, LabelMapDataset
 from idiff_segmentation.masks import resize_image, resize_mask
 from idiff_segmentation.refer import ReferringDataset, ReferringExpression
@@ -38,13 +38,17 @@ class ReferringTrainDataset(Dataset[EditSample]):
         return len(self.refs)
 
     def __getitem__(self, index: int) -> EditSample:
+        image, _, enc = self.encoded(index)
+        return EditSample(source=image, target=enc.target, instruction=enc.instruction)
+
+    def encoded(self, index: int) -> tuple[np.ndarray, np.ndarray, EncodedMask]:
+        """The ref's image and mask at the run resolution, and one random encoding of it (sentence, colour)."""
         rng = self.random()
         sentences = self.refs[index]
         expression = sentences[int(rng.integers(len(sentences)))]
         image = resize_image(self.data.load_image(expression.image_id), self.resolution)
         mask = resize_mask(self.data.mask(expression), self.resolution)
-        enc = encode_mask(image, mask, expression.sentence, "referring", rng, alpha=self.alpha)
-        return EditSample(source=image, target=enc.target, instruction=enc.instruction)
+        return image, mask, encode_mask(image, mask, expression.sentence, "referring", rng, alpha=self.alpha)
 
 
 class SemanticTrainDataset(Dataset[EditSample]):

@@ -11,12 +11,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from idiff.tasks.api import EditRequest, EditSample
-from torch.utils.data import Dataset
+import numpy as np
+from idiff.tasks.api import EditRequest
 
 from idiff_segmentation.config import ReferringConfig
 from idiff_segmentation.datasets import ReferringTrainDataset
 from idiff_segmentation.evaluation import mask_counts, referring_metrics
+from idiff_segmentation.learned_masks import MaskMaps
+from idiff_segmentation.masks import resize_mask
 from idiff_segmentation.prediction import ReferringRequest
 from idiff_segmentation.refer import ReferringDataset, ReferringExpression, load_referring, refs_path
 from idiff_segmentation.synthetic_refer import write_synthetic_refer
@@ -66,10 +68,21 @@ class ReferringSegmentationTask(SegmentationTask):
             )
         return self._splits[name]
 
-    def train_dataset(self) -> Dataset[EditSample]:
+    def train_dataset(self) -> ReferringTrainDataset:
         """One encoded sample per ref of the train split (a random sentence, colour and template per call)."""
         data = self.split(self.config.train_split)
         return ReferringTrainDataset(data, self.context.resolution, self.config.overlay_alpha, self.context.seed)
+
+    def learned_decoding(self) -> MaskMaps:
+        """One mask map (:mod:`idiff_segmentation.learned_masks`), trained on this task's encoded refs."""
+        return MaskMaps(self.train_dataset, self.request_mask)
+
+    def request_mask(self, request: EditRequest) -> np.ndarray:
+        """The boolean (R, R) ground-truth mask of a test request, at the run resolution."""
+        data = self.split(self.config.val_split)
+        lookup = {(e.ref_id, e.sent_id): e for e in data.expressions}
+        expression = lookup[(request.meta["ref_id"], request.meta["sent_id"])]
+        return resize_mask(data.mask(expression), request.source.shape[0])
 
     def test_requests(self) -> list[EditRequest]:
         """One request per sentence of the val split, in file order; at most ``max_test_requests`` (0 = all)."""
