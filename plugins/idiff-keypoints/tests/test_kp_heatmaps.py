@@ -2,25 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import numpy as np
-import pytest
-from idiff.tasks.api import DecoderSample, TaskContext
+from idiff.tasks.api import DecoderSample
 
 from idiff_keypoints.encoding import COLOUR_NAMES, COLOURS
 from idiff_keypoints.heatmaps import heatmap_label, read_heatmaps
-from idiff_keypoints.task import KeypointsConfig, KeypointsTask
+from idiff_keypoints.task import KeypointsTask
 
 RES = 64
-
-
-@pytest.fixture()
-def task(synthetic_root: Path, tmp_path: Path) -> KeypointsTask:
-    root = tmp_path / "data"
-    shutil.copytree(synthetic_root, root)
-    return KeypointsTask(KeypointsConfig(data_dir=str(root)), TaskContext(resolution=RES, data_dir=root, seed=3))
 
 
 def test_a_label_reads_back_to_its_points_sub_pixel() -> None:

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import math
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -13,13 +12,6 @@ from idiff_keypoints.encoding import COLOUR_NAMES
 from idiff_keypoints.task import KeypointsConfig, KeypointsTask, identity_baseline
 
 RES = 64
-
-
-@pytest.fixture()
-def task(synthetic_root: Path, tmp_path: Path) -> KeypointsTask:
-    root = tmp_path / "data"
-    shutil.copytree(synthetic_root, root)
-    return KeypointsTask(KeypointsConfig(data_dir=str(root)), TaskContext(resolution=RES, data_dir=root, seed=3))
 
 
 def test_config_defaults_and_validation() -> None:
