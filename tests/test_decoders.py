@@ -17,7 +17,7 @@ from safetensors.torch import save_file
 
 from idiff.checkpoints import resolve_checkpoint
 from idiff.decoders.degradation import Degradation
-from idiff.decoders.learned import load_decoder, resolve_decoder_checkpoint
+from idiff.decoders.learned import evaluation_decoders, load_decoder, resolve_decoder_checkpoint
 from idiff.decoders.network import DecoderNet
 from idiff.errors import ConfigError
 from idiff.tasks.factory import build_task
@@ -167,10 +167,14 @@ def test_a_decoder_run_is_never_the_latest_diffusion_checkpoint_and_tasks_do_not
         resolve_decoder_checkpoint("nope.ckpt", tmp_path / "runs", "keypoints")
 
 
-def test_a_task_without_a_learned_decoder_says_so(idiff_config) -> None:
+def test_a_task_without_a_learned_decoder_says_so(idiff_config, idiff_task) -> None:
     cfg = idiff_config("fit", "task=detection", "stage=decoder")
     with pytest.raises(ConfigError, match="task 'detection' has no learned decoder.*decoder=analytic"):
         fit(cfg, Path(cfg.paths.runs_dir) / "fit" / "x")
+    with pytest.raises(ConfigError, match="task 'detection' has no learned decoder"):
+        evaluation_decoders("both", idiff_task("detection"), "detection", "latest", cfg.paths.runs_dir)
+    with pytest.raises(ConfigError, match="decoder=sometimes: allowed: analytic, learned, both"):
+        evaluation_decoders("sometimes", idiff_task("detection"), "detection", "latest", cfg.paths.runs_dir)
 
 
 @pytest.mark.slow

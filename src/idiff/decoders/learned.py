@@ -135,6 +135,8 @@ def evaluation_decoders(choice: str, task: Task, task_name: str, checkpoint: str
         raise ConfigError(f"decoder={choice}: allowed: {', '.join(DECODER_CHOICES)}")
     decoders: dict[str, BatchDecoder] = {}
     path = None
+    if choice != "analytic":
+        learned_decoding_of(task, task_name)  # a task without one says so before any checkpoint is looked for
     if choice == "learned":
         path = resolve_decoder_checkpoint(checkpoint, runs_dir, task_name)
         return {"learned": load_decoder(path, task, task_name, batch_size)}, path
