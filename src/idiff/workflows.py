@@ -72,6 +72,7 @@ def fit(cfg: DictConfig, run_dir: Path, registry: TaskRegistry | None = None) ->
     datamodule = training_data(cfg, registry)
     checkpoints = ModelCheckpoint(
         dirpath=run_dir / "checkpoints", save_last=True, save_top_k=-1 if cfg.checkpoint.get("keep_all") else 0,
+        filename="step-{step}", auto_insert_metric_name=False,  # no "=" in the name: ckpt=<path> needs no quoting
         every_n_train_steps=cfg.checkpoint.every_n_train_steps,
     )
     trainer = _trainer(cfg, run_dir, callbacks=[checkpoints], logger=CSVLogger(str(run_dir), name="logs", version=""),
