@@ -24,11 +24,11 @@ import json
 import os
 import resource
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import torch
+from _arguments import parse_known
 from matplotlib.figure import Figure  # no pyplot: no GUI backend, no global figure state
 
 from idiff.cli import compose_config
@@ -54,10 +54,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--out", default="runs/quality_curve", help="folder of the table, plot and JSON")
     parser.add_argument("--name", default="quality_curve", help="file stem of the table, plot and JSON")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides for the fit and the tests")
-    args, unknown = parser.parse_known_args()
-    if unknown:  # `nox -s bench -- ...` passes the same arguments to every script
-        print(f"quality_curve: ignoring arguments it does not take: {' '.join(unknown)}", file=sys.stderr)
-    return args
+    return parse_known(parser)
 
 
 def cpu_seconds_of_children() -> float:
