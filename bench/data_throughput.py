@@ -4,7 +4,8 @@ Three measurements in one process, on the ``fit`` config (the embedded default u
 
 1. **loader**: the training DataLoader of ``idiff fit`` (synthetic datasets read from disk, each task's encoding
    of the labels into a target image, the mixture's draws, collation into a batch) iterated alone for ``--batches``
-   batches after one warm-up batch (worker start-up), with ``data.num_workers`` as configured and with 0 and 1;
+   batches after one warm-up batch (worker start-up), with ``data.num_workers`` as configured and with 0 and 1,
+   after the cached batches of 3. have been drawn (so the dataset files are in the page cache for every setting);
 2. **fit**: ``--steps`` real training steps of the default model (the configured Trainer: precision, gradient
    clipping) on that loader, samples/s after ``--warmup`` steps;
 3. **fit, cached batches**: the same steps on batches drawn beforehand and kept in memory, i.e. the training step
@@ -98,7 +99,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--batches", type=int, default=20, help="batches timed for each loader setting")
     parser.add_argument("--steps", type=int, default=12, help="training steps of each fit measurement")
     parser.add_argument("--warmup", type=int, default=2, help="first training steps left out of the rate")
-    parser.add_argument("--repeats", type=int, default=1, help="repeats of the two fit measurements (median)")
+    parser.add_argument("--repeats", type=int, default=1, help="repeats of all measurements (medians)")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides of the fit config")
     return parse_known(parser)
 
@@ -107,15 +108,17 @@ def main() -> None:
     args = parse_args()
     cfg = compose_config("fit", args.overrides)
     batch, default_workers = cfg.data.batch_size, cfg.data.num_workers
-    loaders = {w: loader_rate(cfg, w, args.batches) for w in dict.fromkeys([default_workers, 0, 1])}
-    for workers, rate in loaders.items():
-        print(f"loader, num_workers={workers}: {rate:.1f} samples/s", flush=True)
-    cached = DataLoader(cached_batches(cfg, args.steps), batch_size=None, shuffle=False)
+    cached = DataLoader(cached_batches(cfg, args.steps), batch_size=None, shuffle=False)  # also warms the file cache
+    rates: dict[int, list[float]] = {w: [] for w in dict.fromkeys([default_workers, 0, 1])}
     real, consumed = [], []
     for r in range(args.repeats):
+        for workers, measured in rates.items():
+            measured.append(loader_rate(cfg, workers, args.batches))
+            print(f"repeat {r}: loader, num_workers={workers}: {measured[-1]:.1f} samples/s", flush=True)
         real.append(fit_rate(cfg, training_data(cfg), args.steps, args.warmup))
         consumed.append(fit_rate(cfg, cached, args.steps, args.warmup))
         print(f"repeat {r}: fit {real[-1]:.1f} samples/s, cached batches {consumed[-1]:.1f} samples/s", flush=True)
+    loaders = {w: statistics.median(measured) for w, measured in rates.items()}
     fit, consumption = statistics.median(real), statistics.median(consumed)
     tasks = "+".join(cfg.data.mixture)
     print(f"\n{tasks}, batch {batch}, resolution {cfg.model.resolution}, torch threads {torch.get_num_threads()}\n")
