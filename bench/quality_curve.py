@@ -12,7 +12,8 @@ source decoded and scored the same way) is the floor, drawn as a dashed line.
         --name quality_curve_short                                  # the short schedule of BENCHMARKS.md
 
 Trailing arguments are Hydra overrides of both the fit and the tests (e.g. ``data.num_workers=1``). Writes
-``<name>.md`` (the table), ``<name>.png`` (the plot) and ``<name>.json`` (every number) into ``--out``.
+``<name>.md`` (the table), ``<name>.png`` (the plot) and ``<name>.json`` (every number) into ``--out``. Each kept
+checkpoint of the embedded default takes ~100 MB (weights, EMA, optimizer state) under ``--runs``.
 Results: BENCHMARKS.md ("Quality per CPU-minute").
 """
 
