@@ -14,7 +14,7 @@ mapping process"). This is such a mapping, with no learned parameters: for each 
    is "not found": the crop centre with score 0.
 
 Everything is vectorised over pixels and colours; a 64x64 image with 5 colours takes well under 1 ms, a 256 px one
-about 6 ms of CPU (BENCHMARKS.md, "Decoders").
+about 5 ms of CPU (BENCHMARKS.md, "Decoders").
 """
 
 from __future__ import annotations

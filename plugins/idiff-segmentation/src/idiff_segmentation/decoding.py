@@ -35,7 +35,7 @@ Measured on 64 px textured scenes over all 8 colours (tests/test_seg_encode_deco
 IoU >= 0.99 on clean encodings; >= 0.92 under Gaussian blur (sigma 0.8 px), Gaussian noise (sigma 8), JPEG
 (quality 75, 4:2:0), a global tint of (12, -10, 8) and transparency 0.4 or 0.6 (the numbers are in the README).
 Everything is vectorised over pixels (a loop over the window offsets only, each exponential computed once for a
-pair of opposite offsets); a 256 px image takes ~60 ms of CPU (BENCHMARKS.md, "Decoders").
+pair of opposite offsets); a 256 px image takes ~50 ms of CPU (BENCHMARKS.md, "Decoders").
 """
 
 from __future__ import annotations
