@@ -12,7 +12,7 @@ import nox
 
 ROOT = Path(__file__).parent
 PLUGINS = sorted(p.parent.name for p in ROOT.glob("plugins/*/pyproject.toml"))
-BENCHMARKS = sorted(p.relative_to(ROOT).as_posix() for p in ROOT.glob("bench/*.py"))
+BENCHMARKS = sorted(p.relative_to(ROOT).as_posix() for p in ROOT.glob("bench/*.py") if not p.name.startswith("_"))
 
 nox.options.default_venv_backend = "venv"
 nox.options.reuse_venv = "yes"

@@ -76,7 +76,8 @@ def fit(cfg: DictConfig, run_dir: Path, registry: TaskRegistry | None = None) ->
     check_free_space(run_dir, 2 * checkpoint_bytes(module, ema))
     datamodule = training_data(cfg, registry)
     checkpoints = ModelCheckpoint(
-        dirpath=run_dir / "checkpoints", save_last=True, save_top_k=0,
+        dirpath=run_dir / "checkpoints", save_last=True, save_top_k=-1 if cfg.checkpoint.get("keep_all") else 0,
+        filename="step-{step}", auto_insert_metric_name=False,  # no "=" in the name: ckpt=<path> needs no quoting
         every_n_train_steps=cfg.checkpoint.every_n_train_steps,
     )
     trainer = _trainer(cfg, run_dir, callbacks=[checkpoints], logger=CSVLogger(str(run_dir), name="logs", version=""),

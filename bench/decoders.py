@@ -1,0 +1,96 @@
+"""Decoder throughput: images/s of the analytic decoders (keypoints, referring mask, semantic masks) at 256 px.
+
+Each task is built as ``idiff test`` builds it (``--resolution`` 256, its synthetic data written at 256 px under
+``--data``); its test requests give real sources and encoded targets. A target degraded as a model output is (a
+Gaussian blur of 0.8 px, then Gaussian noise of sigma 8, seeded) is the "generated" image, so the decoder does its
+full work (noise estimate, degradation fit, neighbourhood votes) instead of reading a clean encoding. Each task's
+``decode(generated, request)`` (what the test loop calls per generated image: keypoints with 1-5 requested colours,
+one mask per referring expression, one mask per class of a label map) runs over all requests ``--repeats`` times in
+this process; the table gives images/s (wall clock, median over repeats) and CPU milliseconds per image (median;
+the figure to compare when other work shares the machine).
+
+    python bench/decoders.py                       # 256 px, 3 repeats
+    python bench/decoders.py --profile             # also cProfile each decoder (top 12 by internal time)
+
+Results: BENCHMARKS.md ("Decoders").
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import pstats
+import statistics
+import sys
+import tempfile
+import time
+
+import numpy as np
+import torch
+from _arguments import parse_known
+from PIL import Image, ImageFilter
+
+from idiff.cli import compose_config
+from idiff.tasks.factory import build_task
+
+TASKS = ("keypoints", "referring_segmentation", "semantic_segmentation")
+
+
+def degrade(image: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """A model-output-like version of an encoded target: Gaussian blur (0.8 px), then Gaussian noise (sigma 8)."""
+    blurred = np.asarray(Image.fromarray(image).filter(ImageFilter.GaussianBlur(0.8)), dtype=np.float64)
+    return np.clip(blurred + rng.normal(0.0, 8.0, image.shape), 0, 255).astype(np.uint8)
+
+
+def pairs(name: str, resolution: int, data_dir: str, max_requests: int) -> tuple[object, list]:
+    """The task and its test requests with a degraded target each, ``(generated, request)``."""
+    overrides = [f"task={name}", f"paths.data_dir={data_dir}", f"task.max_test_requests={max_requests}",
+                 f"task.synthetic_image_size={resolution}", "task.synthetic_train_images=1"]
+    task = build_task(name, compose_config("test", overrides), resolution=resolution)
+    task.prepare_data()
+    rng = np.random.default_rng(0)
+    return task, [(degrade(r.target, rng), r) for r in task.test_requests()]
+
+
+def images_per_second(task, work: list) -> tuple[float, float]:
+    """Images/s (wall clock) and CPU milliseconds per image of one pass of ``task.decode`` over ``work``."""
+    started, cpu = time.perf_counter(), time.process_time()
+    for generated, request in work:
+        task.decode(generated, request)
+    return len(work) / (time.perf_counter() - started), 1e3 * (time.process_time() - cpu) / len(work)
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--resolution", type=int, default=256)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--max-requests", type=int, default=40, help="test requests per task (0 = all)")
+    parser.add_argument("--tasks", default=",".join(TASKS), help="comma-separated task names")
+    parser.add_argument("--data", default="", help="data folder (default: a temporary one)")
+    parser.add_argument("--profile", action="store_true", help="cProfile one pass of each decoder")
+    return parse_known(parser)
+
+
+def main() -> None:
+    args = parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in args.tasks.split(","):
+            task, work = pairs(name, args.resolution, args.data or tmp, args.max_requests)
+            rates, cpu = zip(*(images_per_second(task, work) for _ in range(args.repeats)), strict=True)
+            colours = [len(r.meta["colours"]) for _, r in work] if name == "keypoints" else [1]
+            rate = statistics.median(rates)
+            rows.append(f"| {name} | {len(work)} | {min(colours)}-{max(colours)} | {rate:.0f} | "
+                        f"{statistics.median(cpu):.1f} |")
+            print(f"{name}: {len(work)} images, {', '.join(f'{r:.0f}' for r in rates)} images/s", flush=True)
+            if args.profile:
+                profile = cProfile.Profile()
+                profile.runcall(images_per_second, task, work)
+                pstats.Stats(profile, stream=sys.stdout).sort_stats("tottime").print_stats(12)
+    print(f"\n{args.resolution} px, numpy {np.__version__}, torch threads {torch.get_num_threads()}\n")
+    print("| decoder | images | colours | images/s | CPU ms/image |\n|---|---|---|---|---|")
+    print("\n".join(rows))
+
+
+if __name__ == "__main__":
+    main()

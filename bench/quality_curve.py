@@ -1,0 +1,159 @@
+"""Quality per CPU-minute of the embedded default: each task's test metrics against training minutes.
+
+Runs the real ``idiff fit`` (a subprocess, as a user runs it) with ``checkpoint.keep_all=true`` so that every
+``--every``-th step's checkpoint is kept, then scores each kept checkpoint with the test workflow of ``idiff test``
+(``idiff.workflows.evaluate``, in this process) on every task of ``data.mixture``. The synthetic data is written
+before the fit starts, so the minutes are those of ``idiff fit`` itself (start-up included): a checkpoint's minute
+is its file's modification time less the moment the fit command was started. The identity baseline (the unchanged
+source decoded and scored the same way) is the floor, drawn as a dashed line.
+
+    python bench/quality_curve.py                                   # the default: 1,000 steps, a checkpoint every 100
+    python bench/quality_curve.py --max-steps 200 --every 50 --max-test-requests 24 --out docs/images \\
+        --name quality_curve_short                                  # the short schedule of BENCHMARKS.md
+
+Trailing arguments are Hydra overrides of both the fit and the tests (e.g. ``data.num_workers=1``). Writes
+``<name>.md`` (the table), ``<name>.png`` (the plot) and ``<name>.json`` (every number) into ``--out``. Each kept
+checkpoint of the embedded default takes ~100 MB (weights, EMA, optimizer state) under ``--runs``.
+Results: BENCHMARKS.md ("Quality per CPU-minute").
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import resource
+import subprocess
+import time
+from pathlib import Path
+
+import torch
+from _arguments import parse_known
+from matplotlib.figure import Figure  # no pyplot: no GUI backend, no global figure state
+
+from idiff.cli import compose_config
+from idiff.files import atomic_write_bytes, atomic_write_json
+from idiff.stages import mixture_tasks
+from idiff.workflows import evaluate
+
+#: The metrics shown of each default task (a task with none of these shows all of its own).
+HEADLINE = ("AP", "PCK@0.1", "PCK@0.2", "cIoU", "mIoU", "Pr@0.5", "mcIoU", "aAcc")
+
+
+def headline(metrics: dict[str, float]) -> dict[str, float]:
+    shown = {k: v for k, v in metrics.items() if k in HEADLINE}
+    return shown or metrics
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--max-steps", "--steps", type=int, default=1000, help="training steps (default: 1,000)")
+    parser.add_argument("--every", type=int, default=100, help="keep a checkpoint every this many steps")
+    parser.add_argument("--max-test-requests", type=int, default=0, help="cap on each task's test requests (0 = all)")
+    parser.add_argument("--runs", default="runs/quality_curve", help="where the fit and test runs go")
+    parser.add_argument("--out", default="runs/quality_curve", help="folder of the table, plot and JSON")
+    parser.add_argument("--name", default="quality_curve", help="file stem of the table, plot and JSON")
+    parser.add_argument("overrides", nargs="*", help="Hydra overrides for the fit and the tests")
+    return parse_known(parser)
+
+
+def cpu_seconds_of_children() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_fit(args: argparse.Namespace, runs: Path) -> tuple[Path, float, dict[str, float]]:
+    """``idiff fit`` with every ``--every``-th checkpoint kept; returns its checkpoint folder, start time, timings."""
+    base = [f"paths.runs_dir={runs}", *args.overrides]
+    cfg = compose_config("fit", base)
+    for task in mixture_tasks(cfg).values():  # write the synthetic data now, so the fit's minutes are training
+        task.prepare_data()
+    run_dir = runs / "fit" / time.strftime("%Y-%m-%d_%H-%M-%S")
+    command = ["idiff", "fit", *base, f"trainer.max_steps={args.max_steps}", "trainer.enable_progress_bar=false",
+               f"checkpoint.every_n_train_steps={args.every}", "checkpoint.keep_all=true", f"hydra.run.dir={run_dir}"]
+    print("quality_curve:", " ".join(command), flush=True)
+    cpu0, load0, started = cpu_seconds_of_children(), os.getloadavg()[0], time.time()
+    subprocess.run(command, check=True)
+    timings = {"fit_wall_s": time.time() - started, "fit_cpu_s": cpu_seconds_of_children() - cpu0,
+               "load_average_before": load0, "load_average_after": os.getloadavg()[0]}
+    return run_dir / "checkpoints", started, timings
+
+
+def kept_checkpoints(folder: Path) -> list[tuple[int, Path]]:
+    """The kept ``step-N.ckpt`` files with their step, by step."""
+    found = [(torch.load(p, map_location="cpu", weights_only=True)["global_step"], p)
+             for p in folder.glob("step-*.ckpt")]
+    if not found:
+        raise SystemExit(f"quality_curve: no step checkpoints in {folder}; is --every larger than --max-steps?")
+    return sorted(found)
+
+
+def score(args: argparse.Namespace, runs: Path, task: str, step: int, checkpoint: Path) -> dict[str, float]:
+    """The test workflow of ``idiff test task=<task> ckpt=<checkpoint>``; returns its metrics (identity included)."""
+    overrides = [f"task={task}", f"ckpt={checkpoint}", f"paths.runs_dir={runs}", "trainer.enable_progress_bar=false",
+                 f"task.max_test_requests={args.max_test_requests}", *args.overrides]
+    return evaluate(compose_config("test", overrides), runs / "test" / f"{task}-step{step}")
+
+
+def table(rows: list[dict], tasks: dict[str, dict[str, float]]) -> str:
+    """Markdown: one column per (task, metric), one row per checkpoint, the identity baseline last."""
+    columns = [(t, m) for t, identity in tasks.items() for m in identity]
+    head = "| step | minutes | " + " | ".join(f"{t} {m}" for t, m in columns) + " |"
+    lines = [head, "|" + "---|" * (2 + len(columns))]
+    for row in rows:
+        values = " | ".join(f"{row['metrics'][t][m]:.3f}" for t, m in columns)
+        lines.append(f"| {row['step']} | {row['minutes']:.1f} | {values} |")
+    lines.append("| identity | | " + " | ".join(f"{tasks[t][m]:.3f}" for t, m in columns) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(rows: list[dict], tasks: dict[str, dict[str, float]], title: str) -> bytes:
+    """One panel per task: each metric against training minutes, its identity value dashed in the same colour."""
+    fig = Figure(figsize=(4.2 * len(tasks), 3.6))
+    axes = fig.subplots(1, len(tasks), squeeze=False)
+    minutes = [row["minutes"] for row in rows]
+    for ax, (task, identity) in zip(axes[0], tasks.items(), strict=True):
+        for i, (metric, floor) in enumerate(identity.items()):
+            colour = f"C{i}"
+            ax.plot(minutes, [row["metrics"][task][metric] for row in rows], "o-", color=colour, label=metric)
+            ax.axhline(floor, color=colour, linestyle="--", linewidth=1, label=f"identity {metric}")
+        ax.set_title(task, fontsize=10)
+        ax.set_xlabel("training minutes (idiff fit)")
+        ax.set_ylim(bottom=0.0)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    return buffer.getvalue()
+
+
+def main() -> None:
+    args = parse_args()
+    runs = Path(args.runs)
+    folder, started, timings = run_fit(args, runs)
+    task_names = list(compose_config("fit", args.overrides).data.mixture)
+    rows, identity = [], {}
+    for step, checkpoint in kept_checkpoints(folder):
+        row = {"step": step, "minutes": (checkpoint.stat().st_mtime - started) / 60.0, "metrics": {}}
+        for task in task_names:
+            metrics = score(args, runs, task, step, checkpoint)
+            row["metrics"][task] = {k: v for k, v in metrics.items() if not k.startswith("identity/")}
+            identity[task] = headline({k.split("/", 1)[1]: v for k, v in metrics.items() if k.startswith("identity/")})
+            print(f"quality_curve: step {step}, {row['minutes']:.1f} min, {task}: {row['metrics'][task]}", flush=True)
+        rows.append(row)
+    out = Path(args.out)
+    title = (f"{args.max_steps} steps, checkpoint every {args.every}, "
+             f"{args.max_test_requests or 'all'} test requests per task; fit {timings['fit_wall_s'] / 60:.1f} min")
+    atomic_write_bytes(out / f"{args.name}.md", table(rows, identity).encode())
+    atomic_write_bytes(out / f"{args.name}.png", plot(rows, identity, title))
+    atomic_write_json(out / f"{args.name}.json", {"arguments": vars(args), "timings": timings, "rows": rows,
+                                                  "identity": identity, "torch_threads": torch.get_num_threads()})
+    print(table(rows, identity))
+    print(f"quality_curve: {json.dumps(timings)}; written to {out}/{args.name}.{{md,png,json}}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+"""The faster bilateral vote filter gives the previous one's output bit for bit (BENCHMARKS.md, "Decoders").
+
+The previous ``similarity_mean`` (one exponential per window offset, the plain loop) is kept here as the reference;
+``decode_mask`` with it swapped in is the previous decoder.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image, ImageFilter
+
+from idiff_segmentation import decoding
+from idiff_segmentation.encoding import COLOUR_NAMES, overlay_mask
+
+
+def previous_similarity_mean(values: np.ndarray, guide: np.ndarray, radius: int, similarity: float) -> np.ndarray:
+    h, w = values.shape
+    num = np.zeros((h, w), np.float64)
+    den = np.zeros((h, w), np.float64)
+    vp = np.pad(values, radius)
+    inside = np.pad(np.ones((h, w)), radius)
+    gp = np.pad(guide, ((radius, radius), (radius, radius), (0, 0)), mode="edge")
+    scale = -0.5 / (similarity * similarity)
+    for dy in range(2 * radius + 1):
+        for dx in range(2 * radius + 1):
+            diff = gp[dy : dy + h, dx : dx + w] - guide
+            k = np.exp(scale * np.einsum("hwc,hwc->hw", diff, diff)) * inside[dy : dy + h, dx : dx + w]
+            num += k * vp[dy : dy + h, dx : dx + w]
+            den += k
+    return num / den
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_similarity_mean_is_unchanged(seed):
+    rng = np.random.default_rng(seed)
+    h, w = rng.integers(1, 40, 2)  # images smaller than the window included
+    radius = int(rng.integers(1, 6))
+    values = rng.normal(0, 0.3, (h, w)).astype(np.float32)
+    guide = rng.normal(0, 40, (h, w, 3)).astype([np.float32, np.float64, np.int64][seed % 3])
+    assert np.array_equal(decoding.similarity_mean(values, guide, radius, 20.0),
+                          previous_similarity_mean(values, guide, radius, 20.0))
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_decode_mask_is_unchanged(seed, monkeypatch):
+    rng = np.random.default_rng(seed)
+    size = int(rng.choice([32, 64, 128, 256]))
+    source = rng.integers(0, 256, (size // 8, size // 8, 3), dtype=np.uint8)
+    source = np.asarray(Image.fromarray(source).resize((size, size), Image.Resampling.BILINEAR))
+    mask = np.zeros((size, size), bool)
+    y, x = rng.integers(0, size // 2, 2)
+    mask[y : y + size // 3, x : x + size // 2] = True
+    colour = str(rng.choice(COLOUR_NAMES))
+    target = overlay_mask(source, mask, colour)
+    blurred = np.asarray(Image.fromarray(target).filter(ImageFilter.GaussianBlur(0.8)), np.float32)
+    generated = np.clip(blurred + rng.normal(0, 8, blurred.shape), 0, 255).astype(np.uint8)
+    faster = decoding.decode_mask(generated, source, colour)
+    monkeypatch.setattr(decoding, "similarity_mean", previous_similarity_mean)
+    assert np.array_equal(faster, decoding.decode_mask(generated, source, colour))
+    assert faster.any() and not faster.all()  # a real mask: the inputs exercised the decoder
