@@ -21,7 +21,6 @@ records the last one counts (a corrected pick replaces the earlier one). Each pi
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from torch.utils.data import Dataset
 
 from idiff.data.images import load_image
 from idiff.errors import DataError
+from idiff.jsonl import read_jsonl
 from idiff.tasks.api import EditSample
 
 __all__ = ["MAX_PICKS", "AlignmentData", "PickedEdit", "PickedEditsDataset", "picked_edits", "read_candidates",
@@ -45,29 +45,6 @@ class PickedEdit:
     source: Path
     instruction: str
     target: Path
-
-
-def read_jsonl(path: str | Path) -> list[tuple[int, dict[str, Any]]]:
-    """``(line number, object)`` for every non-empty line; a line that is not a JSON object is a DataError."""
-    path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise DataError(f"{path}: file not found") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise DataError(f"{path}: cannot read ({err})") from None
-    records = []
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise DataError(f"{path}:{number}: not valid JSON ({err.msg})") from None
-        if not isinstance(record, dict):
-            raise DataError(f"{path}:{number}: expected a JSON object, got {type(record).__name__}")
-        records.append((number, record))
-    return records
 
 
 def _field(path: Path, number: int, record: dict[str, Any], key: str, kind: type) -> Any:

@@ -20,14 +20,13 @@ Paths are relative to the folder of ``candidates.jsonl``. When an image is judge
 
 from __future__ import annotations
 
-import json
-import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from idiff.errors import DataError
+from idiff.jsonl import append_jsonl, read_jsonl
 
 __all__ = [
     "CANDIDATES_FILE",
@@ -88,44 +87,8 @@ class PicksRecord:
 
 
 def append_record(path: str | Path, record: CandidatesRecord | PicksRecord) -> None:
-    """Append ``record`` as one line: a single ``write`` to a file opened with ``O_APPEND``, then fsync.
-
-    A torn line left by a crash (the file does not end with a newline) is cut off first: it was never a record.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    line = (json.dumps(record.to_json(), separators=(",", ":")) + "\n").encode()
-    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
-    try:
-        size = os.fstat(fd).st_size
-        if size and os.pread(fd, 1, size - 1) != b"\n":
-            os.ftruncate(fd, os.pread(fd, size, 0).rfind(b"\n") + 1)
-        os.write(fd, line)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def read_jsonl(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """``(line number, object)`` of each record; a torn last line is skipped, other bad lines raise DataError."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise DataError(f"{path}: file not found") from None
-    lines = text.split("\n")
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            value = json.loads(line)
-        except json.JSONDecodeError as err:
-            if number == len(lines):  # the last line has no newline: a write cut short
-                return
-            raise DataError(f"{path}:{number}: not valid JSON ({err.msg})") from None
-        if not isinstance(value, dict):
-            raise DataError(f"{path}:{number}: expected a JSON object, got {type(value).__name__}")
-        yield number, value
+    """Append ``record`` as one durable line (:func:`idiff.jsonl.append_jsonl`: a torn last line is cut off first)."""
+    append_jsonl(path, [record.to_json()])
 
 
 def _field(path: Path, number: int, record: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:

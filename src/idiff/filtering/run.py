@@ -107,15 +107,22 @@ def reference_images(spec: str) -> list[Path]:
     return paths
 
 
-def _reference_features(paths: list[Path], embed: ImageFeatures, store: Path, settings: dict[str, Any]) -> np.ndarray:
-    """Features of the reference images, reused from ``store`` when the images and settings are unchanged."""
-    key = fingerprint({**settings, "files": [file_key(p) for p in paths]})
+def _reference_features(
+    paths: list[Path], keys: list[str], embed: ImageFeatures, store: Path, settings: dict[str, Any]
+) -> np.ndarray:
+    """Features of the reference images (``keys``: their :func:`file_key`), reused from ``store`` when unchanged."""
+    key = fingerprint({**settings, "files": keys})
     if store.exists():
         with np.load(store) as cached:
             if str(cached["fingerprint"]) == key:
                 return cached["features"]
-    features = [embed([read_rgb(p)]) for p in tqdm(paths, desc="reference", unit="image")]
-    array = np.concatenate(features)
+    batches = []
+    with tqdm(total=len(paths), desc="reference", unit="image") as bar:
+        for start in range(0, len(paths), embed.batch_size):
+            chunk = paths[start : start + embed.batch_size]
+            batches.append(embed([read_rgb(p) for p in chunk]))
+            bar.update(len(chunk))
+    array = np.concatenate(batches)
 
     def write(handle: io.BufferedIOBase) -> None:
         np.savez(handle, features=array, fingerprint=np.array(key))
@@ -148,7 +155,7 @@ def _score_images(
             columns = {name: scorer(images) for name, scorer in scorers.items()} if images else {}
             cache.add({keys[p]: {name: float(v[i]) for name, v in columns.items()} for i, p in enumerate(batch)})
             bar.update(len(todo[start : start + batch_size]))
-    return {path: cache.get(key) for path, key in keys.items() if cache.get(key) is not None}
+    return {path: scores for path, key in keys.items() if (scores := cache.get(key)) is not None}
 
 
 def filter_pairs(
@@ -185,14 +192,15 @@ def filter_pairs(
     _check_reachable(records, outputs.kept)
     ref_paths = reference_images(reference)
     settings = {**(settings or {}), "k": k, "aesthetic": aesthetic is not None}
-    ref_features = _reference_features(ref_paths, features, outputs.sibling("reference.npz"), settings)
+    ref_keys = [file_key(p) for p in ref_paths]
+    ref_features = _reference_features(ref_paths, ref_keys, features, outputs.sibling("reference.npz"), settings)
     giqa = KnnGiqa(ref_features, k=k)
     if min_giqa_quantile is not None:
         thresholds = replace(thresholds, min_giqa=giqa.quantile(min_giqa_quantile))
     scorers: dict[str, Scorer] = {"giqa": lambda images: giqa(features(images))}
     if aesthetic is not None:
         scorers["aesthetic"] = aesthetic
-    cache_settings = {**settings, "reference": fingerprint({"files": [file_key(p) for p in ref_paths]})}
+    cache_settings = {**settings, "reference": fingerprint({"files": ref_keys})}
     cache = ScoreCache(outputs.sibling("scores.jsonl"), cache_settings)
     images = list(dict.fromkeys(p for record in records for p in (record.source, record.target)))
     scores = _score_images(images, cache, scorers, errors, features.batch_size)

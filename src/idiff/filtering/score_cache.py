@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any
+
+from idiff.jsonl import append_jsonl, read_jsonl
 
 __all__ = ["ScoreCache", "file_key", "fingerprint"]
 
@@ -41,12 +42,8 @@ class ScoreCache:
         self.settings = fingerprint(settings)
         self.scores: dict[str, dict[str, float | None]] = {}
         if self.path.exists():
-            for line in self.path.read_text(encoding="utf-8", errors="replace").splitlines():
-                try:
-                    entry = json.loads(line)
-                except json.JSONDecodeError:
-                    continue  # a torn line from an interrupted run
-                if isinstance(entry, dict) and entry.get("settings") == self.settings and "key" in entry:
+            for _, entry in read_jsonl(self.path):  # a torn last line (killed mid-write) is skipped
+                if entry.get("settings") == self.settings and "key" in entry:
                     self.scores[entry["key"]] = entry.get("scores", {})
 
     def get(self, key: str) -> dict[str, float | None] | None:
@@ -54,20 +51,6 @@ class ScoreCache:
         return self.scores.get(key)
 
     def add(self, entries: dict[str, dict[str, float | None]]) -> None:
-        """Store scores of several images and make them durable (append, flush, fsync)."""
-        if not entries:
-            return
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        lines = "".join(
-            json.dumps({"settings": self.settings, "key": k, "scores": v}) + "\n" for k, v in entries.items()
-        )
-        with open(self.path, "a+b") as handle:
-            handle.seek(0, os.SEEK_END)
-            if handle.tell():  # after a torn line, start on a fresh one
-                handle.seek(-1, os.SEEK_END)
-                if handle.read(1) != b"\n":
-                    lines = "\n" + lines
-            handle.write(lines.encode("utf-8"))
-            handle.flush()
-            os.fsync(handle.fileno())
+        """Store scores of several images and make them durable (:func:`idiff.jsonl.append_jsonl`)."""
+        append_jsonl(self.path, ({"settings": self.settings, "key": k, "scores": v} for k, v in entries.items()))
         self.scores.update(entries)
