@@ -16,14 +16,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from pathlib import Path
 
-import timm
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from idiff.errors import ConfigError
+from idiff.backbones import create_backbone
 
 __all__ = ["DecoderNet", "INPUT_CHANNELS"]
 
@@ -42,15 +40,8 @@ def _conv_block(in_channels: int, out_channels: int) -> nn.Sequential:
 
 def build_encoder(backbone: str, weights: str | None = None) -> nn.Module:
     """A timm backbone returning every stage's features; random, or from a local weights file."""
-    if weights and not Path(weights).is_file():
-        raise ConfigError(f"stage.backbone_weights={weights}: no such file (a local file of {backbone}'s weights)")
-    options = {"pretrained_cfg_overlay": {"file": str(weights)}} if weights else {}
-    try:
-        return timm.create_model(backbone, pretrained=bool(weights), features_only=True,
-                                 in_chans=INPUT_CHANNELS, **options)
-    except RuntimeError as err:  # timm: unknown model name
-        raise ConfigError(f"stage.backbone={backbone}: {err} (any timm model with features_only, e.g. resnet10t)") \
-            from err
+    return create_backbone(backbone, weights or None, "stage.backbone", "stage.backbone_weights",
+                           features_only=True, in_chans=INPUT_CHANNELS)
 
 
 class DecoderNet(nn.Module):

@@ -20,7 +20,7 @@ import timm.data
 import torch
 import torch.nn.functional as F
 
-from idiff.errors import ConfigError
+from idiff.backbones import create_backbone
 
 __all__ = ["ImageFeatures"]
 
@@ -35,6 +35,7 @@ class ImageFeatures:
             backbone's ImageNet mean / std.
         batch_size: images per forward pass.
         device: torch device.
+        key: the config section of these options, for messages (``filter.backbone=...``).
     """
 
     def __init__(
@@ -44,26 +45,15 @@ class ImageFeatures:
         image_size: int = 224,
         batch_size: int = 16,
         device: str = "cpu",
+        key: str = "filter",
     ) -> None:
-        if not timm.is_model(backbone):
-            raise ConfigError(f"backbone {backbone!r} is not a timm model name (see timm.list_models())")
-        if weights is not None and not Path(weights).is_file():
-            raise ConfigError(f"backbone weights {weights} do not exist (a local file of {backbone}'s weights)")
         if weights is None:
             warnings.warn(
                 f"GIQA features from a randomly initialised {backbone}: set the backbone weights to a local file "
                 "for the learned features GIQA assumes",
                 stacklevel=2,
             )
-            model = timm.create_model(backbone, pretrained=False, num_classes=0)
-        else:
-            try:
-                model = timm.create_model(
-                    backbone, pretrained=True, num_classes=0, pretrained_cfg_overlay={"file": str(weights)}
-                )
-            except (RuntimeError, KeyError, ValueError) as err:
-                first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-                raise ConfigError(f"backbone weights {weights} do not fit timm model {backbone}: {first}") from None
+        model = create_backbone(backbone, weights, key + ".backbone", key + ".backbone_weights", num_classes=0)
         config = timm.data.resolve_data_config({}, model=model)
         self.model = model.eval().to(device)
         self.mean = torch.tensor(config["mean"], device=device).view(1, 3, 1, 1)
