@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from idiff.backbones import create_backbone
+from idiff.quality.image_features import create_backbone
 
 __all__ = ["DecoderNet", "INPUT_CHANNELS"]
 

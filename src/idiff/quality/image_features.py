@@ -13,16 +13,46 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import timm
 import timm.data
 import torch
 import torch.nn.functional as F
+from torch import nn
 
-from idiff.backbones import create_backbone
+from idiff.errors import ConfigError
 
-__all__ = ["ImageFeatures"]
+__all__ = ["ImageFeatures", "create_backbone"]
+
+
+def create_backbone(
+    name: str, weights: str | Path | None, name_key: str, weights_key: str, **kwargs: Any
+) -> nn.Module:
+    """``timm.create_model(name, **kwargs)``, random or from the local ``weights`` file.
+
+    Args:
+        name: a timm model name.
+        weights: a local weights file of that model, or None.
+        name_key: the config key of ``name``, for messages (e.g. ``stage.backbone``).
+        weights_key: the config key of ``weights``.
+        kwargs: passed to ``timm.create_model`` (``features_only``, ``num_classes``, ``in_chans`` ...).
+
+    Raises:
+        ConfigError: unknown model name, missing file, or weights that do not fit the model.
+    """
+    if not timm.is_model(name):
+        raise ConfigError(f"{name_key}={name}: not a timm model name (see timm.list_models(), e.g. resnet10t)")
+    if weights is not None and not Path(weights).is_file():
+        raise ConfigError(f"{weights_key}={weights}: no such file (a local file of {name}'s weights)")
+    if weights is None:
+        return timm.create_model(name, pretrained=False, **kwargs)
+    try:
+        return timm.create_model(name, pretrained=True, pretrained_cfg_overlay={"file": str(weights)}, **kwargs)
+    except (RuntimeError, KeyError, ValueError) as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ConfigError(f"{weights_key}={weights}: does not fit timm model {name}: {first}") from None
 
 
 class ImageFeatures:
