@@ -116,7 +116,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.manual_seed(0)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    drop = ["~data.mixture.referring_segmentation", "~data.mixture.semantic_segmentation"]
+    drop = ["~data.mixture", "+data.mixture={keypoints: 1.0}"]
     cfg = compose_config("fit", [*drop, *args.overrides])
     task = mixture_tasks(cfg)["keypoints"]
     task.prepare_data()
@@ -169,9 +169,7 @@ def main() -> None:
         noisy = noise * float(1 - model.noise_scheduler.alphas_cumprod[999]) ** 0.5
         timesteps = torch.full((len(instructions),), 999, device=device)
         x0 = model.unet(torch.cat([noisy, source_latents], 1), timesteps, **kwargs).sample
-        if model.residual:
-            x0 = x0 + source_latents * model.codec.scaling_factor
-        return model.codec.decode(x0)
+        return model.codec.decode(model.from_diffused(x0, source_latents))
 
     print(
         f"joints {[names[j] for j in joints]}, colours {args.colours}, <= {args.max_per_instruction} per "

@@ -11,6 +11,14 @@ each reports samples/s over its steps after ``--warmup``; the table gives median
 
     python bench/train_step.py --steps 30 --repeats 3                  # the embedded default's model, batch 16
     python bench/train_step.py --steps 30 stage.train_text_encoder=false
+    python bench/train_step.py --accelerator gpu --shape sd15 --batch 64 --steps 20   # SD-1.5 sizes, 256 px, bf16
+
+On a GPU both sides run in bf16 (Lightning's ``bf16-mixed``; ``torch.autocast`` in the plain loop, as the
+example's ``--mixed_precision=bf16``), and the table adds each side's peak GPU memory and the model FLOPs
+utilisation: the FLOPs of one training step, counted by ``torch.utils.flop_counter`` (matrix products and
+convolutions, forward and backward), times steps/s, over ``--peak-tflops`` (the H100 SXM's dense bf16 989).
+It also projects the paper's stage-2 recipe (PAPER.md: ~62k steps at batch 3072) onto ``--project-gpus`` GPUs at
+the measured per-GPU rate, assuming linear scaling.
 
 Trailing arguments are Hydra overrides of the ``fit`` config. Results: BENCHMARKS.md ("Training step").
 """
@@ -18,15 +26,19 @@ Trailing arguments are Hydra overrides of the ``fit`` config. Results: BENCHMARK
 from __future__ import annotations
 
 import argparse
+import gc
 import statistics
 import time
+from contextlib import nullcontext
 
 import lightning as L
 import torch
 import torch.nn.functional as F
+from _shapes import SHAPES  # bench/ is the script's directory
 from diffusers.training_utils import EMAModel
 from omegaconf import OmegaConf
 from torch.utils.data import DataLoader, Dataset
+from torch.utils.flop_counter import FlopCounterMode
 
 from idiff.cli import compose_config
 from idiff.module import DiffusionModule
@@ -60,12 +72,19 @@ class Batches(Dataset):
         return self.items[index]
 
 
+def now(device: torch.device) -> float:
+    """Wall time after the device's queued work has finished."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    return time.perf_counter()
+
+
 class StepTimes(L.Callback):
     def __init__(self) -> None:
         self.times: list[float] = []
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        self.times.append(time.perf_counter())
+        self.times.append(now(pl_module.device))
 
 
 def samples_per_second(times: list[float], warmup: int, batch: int) -> float:
@@ -73,12 +92,14 @@ def samples_per_second(times: list[float], warmup: int, batch: int) -> float:
     return batch * (len(steps) - 1) / (steps[-1] - steps[0])
 
 
-def run_ours(config: dict, data: Batches, steps: int, warmup: int, batch: int) -> float:
+def run_ours(config: dict, data: Batches, steps: int, warmup: int, batch: int, device: torch.device) -> float:
     torch.manual_seed(0)
     module = DiffusionModule(config["model"], config["stage"], config["sampler"])
     timer = StepTimes()
     trainer = L.Trainer(
-        accelerator="cpu",
+        accelerator="gpu" if device.type == "cuda" else "cpu",
+        devices=1,
+        precision="bf16-mixed" if device.type == "cuda" else "32-true",
         max_steps=steps,
         logger=False,
         enable_checkpointing=False,
@@ -91,12 +112,13 @@ def run_ours(config: dict, data: Batches, steps: int, warmup: int, batch: int) -
     return samples_per_second(timer.times, warmup, batch)
 
 
-def run_plain(config: dict, data: Batches, steps: int, warmup: int, batch: int) -> float:
-    """The diffusers example's loop over the same components."""
+def run_plain(
+    config: dict, data: Batches, steps: int, warmup: int, batch: int, device: torch.device, flops: list | None = None
+) -> float:
+    """The diffusers example's loop over the same components; counts one step's FLOPs into ``flops`` if given."""
     torch.manual_seed(0)
-    module = DiffusionModule(config["model"], config["stage"], config["sampler"])
-    unet, codec, tokenizer, text_encoder = module.unet, module.codec, module.tokenizer, module.text_encoder
-    scheduler, stage = module.noise_scheduler, config["stage"]
+    module = DiffusionModule(config["model"], config["stage"], config["sampler"]).to(device)
+    unet, tokenizer, text_encoder, stage = module.unet, module.tokenizer, module.text_encoder, config["stage"]
     train_text = bool(stage.get("train_text_encoder"))
     params = list(unet.parameters()) + (list(text_encoder.parameters()) if train_text else [])
     optimizer = torch.optim.AdamW(params, lr=stage["optimizer"]["lr"], weight_decay=stage["optimizer"]["weight_decay"])
@@ -104,46 +126,65 @@ def run_plain(config: dict, data: Batches, steps: int, warmup: int, batch: int) 
     unet.train()
     p_drop = stage["dropout"]["text_only"]
     null_ids = tokenizer([""], padding="max_length", max_length=tokenizer.model_max_length, return_tensors="pt")
+    null_ids = null_ids.input_ids.to(device)
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda")
     times = []
     for step in range(steps):
         b = data[step % len(data)]
-        latents = codec.encode_target(b["target"])
-        original = codec.encode_source(b["source"])
-        if module.residual:
-            latents = latents - original * codec.scaling_factor
-        noise = torch.randn_like(latents)
-        timesteps = torch.randint(0, scheduler.config.num_train_timesteps, (batch,))
-        noisy = scheduler.add_noise(latents, noise, timesteps)
-        ids = tokenizer(
-            b["instruction"],
-            padding="max_length",
-            max_length=tokenizer.model_max_length,
-            truncation=True,
-            return_tensors="pt",
-        ).input_ids
-        text = text_encoder(ids)[0]
-        null = text_encoder(null_ids.input_ids)[0]
-        random_p = torch.rand(batch)  # the example's conditioning dropout, verbatim in structure
-        prompt_mask = (random_p < 2 * p_drop)[:, None, None]
-        text = torch.where(prompt_mask, null, text)
-        image_mask = 1 - ((random_p >= p_drop) & (random_p < 3 * p_drop)).float()
-        original = original * image_mask[:, None, None, None]
-        prediction = unet(torch.cat([noisy, original], 1), timesteps, text).sample
-        match scheduler.config.prediction_type:
-            case "sample":
-                target = latents
-            case "v_prediction":
-                target = scheduler.get_velocity(latents, noise, timesteps)
-            case _:
-                target = noise
-        loss = F.mse_loss(prediction.float(), target.float(), reduction="mean")
-        loss.backward()
+        counter = FlopCounterMode(display=False) if flops is not None and step == warmup else nullcontext()
+        with counter:
+            with autocast:
+                loss = plain_step(module, b, batch, p_drop, null_ids, device)
+            loss.backward()
+        if isinstance(counter, FlopCounterMode):
+            flops.append(counter.get_total_flops())
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         optimizer.step()
         optimizer.zero_grad()
         ema.step(unet.parameters())
-        times.append(time.perf_counter())
+        times.append(now(device))
     return samples_per_second(times, warmup, batch)
+
+
+def plain_step(module, b: dict, batch: int, p_drop: float, null_ids: torch.Tensor, device: torch.device):
+    """The forward half of the diffusers example's training step: the loss of one batch."""
+    codec, tokenizer, text_encoder = module.codec, module.tokenizer, module.text_encoder
+    unet, scheduler = module.unet, module.noise_scheduler
+    source, target = b["source"].to(device, non_blocking=True), b["target"].to(device, non_blocking=True)
+    latents = codec.encode_target(target)
+    original = codec.encode_source(source)
+    latents = module.to_diffused(latents, original)
+    noise = torch.randn_like(latents)
+    timesteps = torch.randint(0, scheduler.config.num_train_timesteps, (batch,), device=device)
+    noisy = scheduler.add_noise(latents, noise, timesteps)
+    ids = tokenizer(
+        b["instruction"],
+        padding="max_length",
+        max_length=tokenizer.model_max_length,
+        truncation=True,
+        return_tensors="pt",
+    ).input_ids.to(device)
+    text = text_encoder(ids)[0]
+    null = text_encoder(null_ids)[0]
+    random_p = torch.rand(batch, device=device)  # the example's conditioning dropout, verbatim in structure
+    prompt_mask = (random_p < 2 * p_drop)[:, None, None]
+    text = torch.where(prompt_mask, null, text)
+    image_mask = 1 - ((random_p >= p_drop) & (random_p < 3 * p_drop)).to(original.dtype)
+    original = original * image_mask[:, None, None, None]
+    prediction = unet(torch.cat([noisy, original], 1), timesteps, text).sample
+    match scheduler.config.prediction_type:
+        case "sample":
+            objective = latents
+        case "v_prediction":
+            objective = scheduler.get_velocity(latents, noise, timesteps)
+        case _:
+            objective = noise
+    return F.mse_loss(prediction.float(), objective.float(), reduction="mean")
+
+
+def peak_memory(device: torch.device) -> float:
+    """Peak GPU memory allocated since the last reset, in GiB (0 on the CPU)."""
+    return torch.cuda.max_memory_allocated(device) / 2**30 if device.type == "cuda" else 0.0
 
 
 def main() -> None:
@@ -152,21 +193,51 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--accelerator", choices=["cpu", "gpu"], default="cpu")
+    parser.add_argument("--shape", choices=sorted(SHAPES), default="config", help="config: the composed model")
+    parser.add_argument("--peak-tflops", type=float, default=989.0, help="the GPU's dense bf16 peak (H100 SXM)")
+    parser.add_argument("--project-gpus", type=int, default=8)
     parser.add_argument("overrides", nargs="*")
     args = parser.parse_args()
-    cfg = compose_config("fit", [f"data.batch_size={args.batch}", *args.overrides])
+    cfg = compose_config("fit", [f"data.batch_size={args.batch}", *SHAPES[args.shape], *args.overrides])
     config = OmegaConf.to_container(cfg, resolve=True)
     if config["stage"].get("snr_gamma"):
         config["stage"]["snr_gamma"] = None  # the example has no min-SNR weighting: compare the same loss
+    device = torch.device("cuda" if args.accelerator == "gpu" else "cpu")
     data = Batches(8, args.batch, config["model"]["resolution"])
-    ours, plain = [], []
+    ours, plain, memory, flops = [], [], {"ours": 0.0, "plain": 0.0}, []
     for r in range(args.repeats):
-        ours.append(run_ours(config, data, args.steps, args.warmup, args.batch))
-        plain.append(run_plain(config, data, args.steps, args.warmup, args.batch))
+        for name, run, results in (("ours", run_ours, ours), ("plain", run_plain, plain)):
+            gc.collect()  # the last run's module, optimizer and trainer (reference cycles) must not count here
+            if device.type == "cuda":
+                torch.cuda.empty_cache()
+                torch.cuda.reset_peak_memory_stats(device)
+            extra = {"flops": flops} if name == "plain" and not flops and args.steps > args.warmup else {}
+            results.append(run(config, data, args.steps, args.warmup, args.batch, device, **extra))
+            memory[name] = max(memory[name], peak_memory(device))
         print(f"repeat {r}: ours {ours[-1]:.1f} samples/s, plain loop {plain[-1]:.1f} samples/s", flush=True)
     mo, mp = statistics.median(ours), statistics.median(plain)
     name, threads = config["model"]["name"], torch.get_num_threads()
-    print(f"| {name} | {args.batch} | {threads} | {mo:.1f} | {mp:.1f} | {mo / mp:.2f} |")
+    label = f"{args.shape} ({name} config)" if args.shape != "config" else name
+    print("| model | batch | device | ours samples/s | plain samples/s | ours / plain |")
+    print("|---|---|---|---|---|---|")
+    where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu, {threads} threads"
+    print(f"| {label} | {args.batch} | {where} | {mo:.1f} | {mp:.1f} | {mo / mp:.2f} |")
+    per_sample = flops[0] / args.batch
+    print(f"training FLOPs per sample (counted, forward + backward): {per_sample / 1e12:.3f} TFLOP")
+    if device.type == "cuda":
+        for side, rate in (("ours", mo), ("plain", mp)):
+            achieved = per_sample * rate / 1e12
+            print(
+                f"{side}: {achieved:.0f} TFLOP/s, MFU {achieved / args.peak_tflops:.1%} of {args.peak_tflops:.0f}, "
+                f"peak memory {memory[side]:.1f} GiB"
+            )
+        samples = 62_000 * 3072
+        hours = samples / (mo * args.project_gpus) / 3600
+        print(
+            f"paper stage 2 (62k steps x 3072 = {samples / 1e6:.0f} M samples) on {args.project_gpus} such GPUs at "
+            f"{mo:.1f} samples/s each: {hours:.1f} h ({hours / 24:.1f} days), linear scaling assumed"
+        )
 
 
 if __name__ == "__main__":

@@ -93,9 +93,7 @@ def main() -> None:
             noisy = noise * float(1 - model.noise_scheduler.alphas_cumprod[t]) ** 0.5
             timesteps = torch.full((len(word),), t, device=device)
             x0 = model.unet(torch.cat([noisy, source_latents], 1), timesteps, **kwargs).sample
-            if model.residual:
-                x0 = x0 + source_latents * model.codec.scaling_factor
-            image = model.codec.decode(x0).cpu()
+            image = model.codec.decode(model.from_diffused(x0, source_latents)).cpu()
             distance = (image - RED).norm(dim=1)
             per_place = (distance[:, None] * places).sum((-1, -2)) / places.sum((-1, -2))
             counts.append(int((per_place.argmin(1) == word).sum()))

@@ -83,7 +83,7 @@ def fitted_checkpoint(tmp_path_factory) -> Path:
 
     root = tmp_path_factory.mktemp("fitted")
     overrides = [*TINY_OVERRIDES, f"paths.runs_dir={root / 'runs'}", f"paths.data_dir={root / 'data'}",
-                 "~data.mixture.referring_segmentation", "~data.mixture.semantic_segmentation",
+                 "~data.mixture", "+data.mixture={keypoints: 1.0}",
                  "task.synthetic_train_images=8", "task.synthetic_val_images=2"]
     return fit(compose_config("fit", overrides), root / "runs" / "fit" / "only")
 @pytest.fixture

@@ -145,7 +145,7 @@ def test_stage_1_then_stage_2_through_the_cli(tmp_path, monkeypatch):
     """A few steps of each stage; stage 2 starts from stage 1's checkpoint (images: the tasks' own)."""
     monkeypatch.chdir(tmp_path)
     common = [*TINY_OVERRIDES, "task.synthetic_train_images=8", "task.synthetic_val_images=2",
-              "~data.mixture.referring_segmentation", "~data.mixture.semantic_segmentation"]
+              "~data.mixture", "+data.mixture={keypoints: 1.0}"]
     main(["fit", *common, "stage=pretrain_adaptation", "trainer.accumulate_grad_batches=2",
           "stage.gradient_checkpointing=true", "trainer.precision=bf16-mixed"])
     (first,) = tmp_path.glob("runs/fit/*/checkpoints/last.ckpt")

@@ -73,7 +73,7 @@ def test_a_plugins_data_error_is_one_line_naming_the_file(tiny_argv, tmp_path, c
     for split in ("train2017", "val2017"):
         (annotations / f"person_keypoints_{split}.json").write_text('{"images": [], "annotations": [')
     with pytest.raises(SystemExit) as exit_info:
-        main(["fit", *tiny_argv, "~data.mixture.referring_segmentation", "~data.mixture.semantic_segmentation"])
+        main(["fit", *tiny_argv, "~data.mixture", "+data.mixture={keypoints: 1.0}"])
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert "Traceback" not in err

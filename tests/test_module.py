@@ -9,7 +9,7 @@ from omegaconf import OmegaConf
 
 from idiff.diffusion.conditioning import ConditioningDropout
 from idiff.diffusion.unet import unet_conditioning, widen_conv_in
-from idiff.errors import TrainingError
+from idiff.errors import ConfigError, TrainingError
 from idiff.module import DiffusionModule
 
 
@@ -125,3 +125,39 @@ def test_a_non_finite_loss_stops_training_naming_the_step_and_batch(idiff_config
     batch = {"source": source, "target": target, "instruction": ["Circle the nose in red.", "Circle the hip in red."]}
     with pytest.raises(TrainingError, match=r"loss is nan at global step 0 \(batch 7 .*'Circle the nose in red\.'"):
         module.training_step(batch, 7)
+
+
+class _FixedPrediction(torch.nn.Module):
+    """Stands in for the UNet: predicts ``value`` whatever its input (keeps the real UNet's config)."""
+
+    def __init__(self, unet: UNet2DConditionModel, value: torch.Tensor) -> None:
+        super().__init__()
+        self.config, self.dtype, self.value = unet.config, unet.dtype, value
+
+    def forward(self, sample: torch.Tensor, *args, return_dict: bool = True, **kwargs):
+        value = self.value.repeat(sample.shape[0] // self.value.shape[0], 1, 1, 1)  # the guidance batch is 3 copies
+        return type("Output", (), {"sample": value}) if return_dict else (value,)
+
+
+@pytest.mark.parametrize("scale", [1.0, 4.0])
+def test_residual_scale_scales_the_diffused_edit_and_generation_undoes_it(idiff_config, scale):
+    """With model.residual the x0 objective is (target - source) x residual_scale; sampling divides it back out."""
+    module = tiny_module(idiff_config, "model.noise_schedule.prediction_type=sample", "stage.snr_gamma=null",
+                         f"model.residual_scale={scale}").eval()
+    generator = torch.Generator().manual_seed(0)
+    source = torch.rand(2, 3, 32, 32, generator=generator) * 1.6 - 0.8
+    edit = torch.rand(2, 3, 32, 32, generator=generator) * 0.4 - 0.2
+    instructions = ["Remove the noise.", "Sharpen the image."]
+    scaled_edit = module.codec.encode_target(edit) * scale  # the space-to-depth codec is linear and exact
+    unet = module.unet
+    module.unet = _FixedPrediction(unet, scaled_edit)
+    with torch.no_grad():
+        assert float(module.diffusion_loss(source, source + edit, instructions)) < 1e-10
+        assert float(module.diffusion_loss(source, source + edit * 2, instructions)) > 1e-3
+        generated = module.generate(source, instructions, 1.0, 1.0, torch.Generator().manual_seed(0))
+    torch.testing.assert_close(generated, source + edit, atol=1e-5, rtol=0)
+
+
+def test_residual_scale_must_be_positive(idiff_config):
+    with pytest.raises(ConfigError, match="model.residual_scale=0.0"):
+        tiny_module(idiff_config, "model.residual_scale=0")

@@ -24,6 +24,7 @@ def test_reference_resolves_loads_and_matches_its_recipe(tmp_path):
     shipped = module.hparams["model"]
     for key in ("resolution", "residual", "codec", "text_encoder", "unet", "noise_schedule", "mask_padding"):
         assert shipped.get(key) == recipe.get(key), key
+    assert shipped.get("residual_scale", 1.0) == recipe["residual_scale"]  # written before the key existed
     assert sum(p.numel() for p in module.unet.parameters()) > 1_000_000
 
 

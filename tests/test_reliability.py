@@ -144,7 +144,7 @@ def test_a_corrupt_training_image_is_one_line_or_a_counted_skip(tmp_path, monkey
 
     monkeypatch.chdir(tmp_path)
     argv = [*TINY_OVERRIDES, f"data.num_workers={workers}", "task.synthetic=false",
-            "~data.mixture.referring_segmentation", "~data.mixture.semantic_segmentation"]
+            "~data.mixture", "+data.mixture={keypoints: 1.0}"]
     for split, n in (("train2017", 4), ("val2017", 1)):
         write_synthetic_coco(tmp_path / "data" / "keypoints", split, n)
     for image in sorted((tmp_path / "data" / "keypoints" / "train2017").glob("*.png"))[1:]:

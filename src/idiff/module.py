@@ -7,7 +7,8 @@ instruction) requests when generating; what the images mean is the task plugin's
 Training (PAPER.md "Model and training"): noise the target latent with the DDPM schedule, concatenate the source
 latent, predict the noise (or v), drop conditions for classifier-free guidance, keep an EMA of the UNet only.
 ``model.residual`` (off for SD, on for the tiny embedded default) diffuses the *edit* ``target - source`` instead
-of the target, so a small model need not regenerate every pixel of the source (docs/architecture.md).
+of the target, so a small model need not regenerate every pixel of the source, multiplied by
+``model.residual_scale`` so that the edit has about unit variance as the noise schedule assumes (docs/architecture.md).
 ``stage.text_to_image`` (stage 1, pretraining adaptation) trains a plain text-to-image UNet: no source latent.
 """
 
@@ -87,6 +88,9 @@ class DiffusionModule(L.LightningModule):
         self.dropout = ConditioningDropout(**stage["dropout"])
         self.ema = LerpEMA(self.unet.parameters(), decay=stage["ema_decay"]) if stage.get("ema_decay") else None
         self.residual = bool(model.get("residual", False)) and not self.text_to_image
+        self.residual_scale = float(model.get("residual_scale", 1.0))
+        if self.residual_scale <= 0:
+            raise ConfigError(f"model.residual_scale={self.residual_scale}: must be > 0 (1.0: the edit as it is)")
         self.mask_padding = bool(model.get("mask_padding", False))
         self._null_text: torch.Tensor | None = None
 
@@ -94,6 +98,18 @@ class DiffusionModule(L.LightningModule):
     def source_reference(self, source: torch.Tensor) -> torch.Tensor:
         """The source in target-latent units; with ``model.residual`` the diffusion generates target - this."""
         return self.codec.encode_source(source) * self.codec.scaling_factor
+
+    def to_diffused(self, target_latents: torch.Tensor, source_latents: torch.Tensor | None) -> torch.Tensor:
+        """What the diffusion generates for a target: the target latent, or with ``model.residual`` the scaled edit."""
+        if not self.residual:
+            return target_latents
+        return (target_latents - source_latents * self.codec.scaling_factor) * self.residual_scale
+
+    def from_diffused(self, latents: torch.Tensor, source_latents: torch.Tensor | None) -> torch.Tensor:
+        """The target latent from generated ``latents`` (the inverse of :meth:`to_diffused`)."""
+        if not self.residual:
+            return latents
+        return latents / self.residual_scale + source_latents * self.codec.scaling_factor
 
     def encode_text(self, instructions: list[str]) -> torch.Tensor:
         """Instruction embeddings (B, 77, D)."""
@@ -121,8 +137,7 @@ class DiffusionModule(L.LightningModule):
         """
         target_latents = self.codec.encode_target(target)
         source_latents = None if self.text_to_image else self.codec.encode_source(source)
-        if self.residual:
-            target_latents = target_latents - source_latents * self.codec.scaling_factor
+        target_latents = self.to_diffused(target_latents, source_latents)
         text = self.encode_text(instructions)
         random = training_draws(
             target_latents.shape, self.noise_scheduler.config.num_train_timesteps, self.dropout, self.device,
@@ -235,9 +250,7 @@ class DiffusionModule(L.LightningModule):
             self.text_mask(instructions),
             self.text_mask([""]),
         )
-        if self.residual:
-            latents = latents + source_latents * self.codec.scaling_factor
-        return self.codec.decode(latents)
+        return self.codec.decode(self.from_diffused(latents, source_latents))
 
     def _generation_step(self, batch: dict[str, Any], batch_idx: int) -> torch.Tensor:
         generator = torch.Generator(self.device).manual_seed(self.hparams["seed"] * 100003 + batch_idx)

@@ -35,7 +35,7 @@ def test_options_reach_the_task_through_hydra(idiff_config) -> None:
     own = idiff_config("fit", "task=editing", "task.weights.synthetic=0", "+task.weights.manifest=1.0",
                        "task.manifest=/data/mine/train.jsonl")
     assert dict(build_task("editing", own).config.weights) == {"synthetic": 0.0, "manifest": 1.0}
-    mixed = idiff_config("fit", "+data.mixture.editing=0.5", "++data.tasks.editing.weights.synthetic=3.0")
+    mixed = idiff_config("fit", "++data.mixture.editing=0.5", "++data.tasks.editing.weights.synthetic=3.0")
     assert mixed.data.mixture.editing == 0.5 and mixed.data.tasks.editing.weights.synthetic == 3.0
 
 

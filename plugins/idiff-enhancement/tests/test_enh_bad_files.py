@@ -69,9 +69,9 @@ def test_the_cli_prints_one_line_naming_the_file(sidd_root: Path, tmp_path: Path
     shutil.copytree(sidd_root, tmp_path / "data" / "denoise")
     for bad in (tmp_path / "data" / "denoise").rglob("*_NOISY_SRGB_*.PNG"):  # whichever the sampler draws first
         bad.write_bytes(bad.read_bytes()[:100])
-    mixture = ["~data.mixture.keypoints", "~data.mixture.referring_segmentation", "~data.mixture.semantic_segmentation"]
+    mixture = ["~data.mixture", "+data.mixture={denoise: 1.0}"]
     with pytest.raises(SystemExit) as exit_info:
-        main(["fit", *TINY_OVERRIDES, *mixture, "+data.mixture.denoise=1.0", "task=denoise", "task.synthetic=false"])
+        main(["fit", *TINY_OVERRIDES, *mixture, "task=denoise", "task.synthetic=false"])
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     errors = [line for line in err.splitlines() if line.startswith("idiff: error: ")]

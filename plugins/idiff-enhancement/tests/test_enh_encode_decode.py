@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from idiff.data.draws import drawing
 from idiff.tasks.api import EditRequest, TaskContext
 
 from idiff_enhancement.dataset import DatasetPart, PairCropDataset, random_pair_crop, resize_short_side
@@ -44,6 +45,25 @@ def test_crops_are_aligned_flipped_together_and_cover_the_image() -> None:
         assert s.instruction in DENOISE_TEMPLATES
     assert 10 < flips < 30  # flip_prob 0.5 over 40 draws
     assert len(corners) > 20 and max(y for y, _ in corners) <= 34 and max(x for _, x in corners) <= 54
+
+
+def test_a_draw_gets_the_same_crop_flip_and_instruction_in_a_resumed_run() -> None:
+    """Inside the fit's ``drawing(draw, attempt)`` the choices depend on the draw only, not on what came before."""
+    parts = [DatasetPart("grid", [Coordinates("a", 50, 70), Coordinates("b", 60, 40)], 0.5)]
+    first, resumed = (PairCropDataset(parts, 16, DENOISE_TEMPLATES, seed=3) for _ in range(2))
+    for draw in range(5):  # the first run draws 0..4; the resumed one starts at draw 3
+        with drawing(draw, 0):
+            sample = first[draw % 1]
+        if draw >= 3:
+            with drawing(draw, 0):
+                again = resumed[draw % 1]
+            np.testing.assert_array_equal(sample.target, again.target)
+            assert sample.instruction == again.instruction
+    with drawing(3, 0):
+        a = first[0]
+    with drawing(4, 0):
+        b = first[0]
+    assert not np.array_equal(a.target, b.target)  # different draws, different crops
 
 
 def test_small_images_are_mirror_padded_and_resize_keeps_the_aspect() -> None:

@@ -15,8 +15,8 @@ SMALL = ["task.synthetic_train_images=4", "task.synthetic_val_images=2", "task.s
 def test_fit_then_test_prints_psnr_beside_identity(idiff_config, tmp_path: Path, name: str) -> None:
     from idiff.workflows import evaluate, fit
 
-    others = ["~data.mixture.keypoints", "~data.mixture.referring_segmentation", "~data.mixture.semantic_segmentation"]
-    last = fit(idiff_config("fit", f"task={name}", *others, f"+data.mixture.{name}=1.0", *SMALL), tmp_path / "fit")
+    alone = ["~data.mixture", f"+data.mixture={{{name}: 1.0}}"]
+    last = fit(idiff_config("fit", f"task={name}", *alone, *SMALL), tmp_path / "fit")
     metrics = evaluate(idiff_config("test", f"task={name}", f"ckpt={last}", *SMALL), tmp_path / "test")
     assert {"PSNR", "SSIM", "identity/PSNR", "identity/SSIM"} <= set(metrics)
     written = json.loads((tmp_path / "test" / "metrics.json").read_text())

@@ -12,13 +12,11 @@ the degradation at the scale the full-resolution evaluation (:mod:`idiff_enhance
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import torch
-from idiff.tasks.api import EditSample
+from idiff.tasks.api import EditSample, SampleRandom
 from PIL import Image
 from torch.utils.data import Dataset
 
@@ -67,7 +65,8 @@ class PairCropDataset(Dataset[EditSample]):
         templates: the task's instructions.
         flip_prob: probability of a horizontal flip of both crops.
         resize_short_side: resize each pair so its short side is R before cropping (the public code's choice).
-        seed: run seed; mixed with the process, the DataLoader worker and ``torch.initial_seed()``.
+        seed: run seed (see :class:`idiff.tasks.api.SampleRandom`: in a fit, each draw's choices are keyed by its
+            place in the run, so a resumed run crops and flips exactly as an uninterrupted one).
     """
 
     def __init__(
@@ -86,8 +85,7 @@ class PairCropDataset(Dataset[EditSample]):
         self.flip_prob = flip_prob
         self.resize = resize_short_side
         self.seed = seed
-        self._owner: tuple[int, int] | None = None
-        self._rng = np.random.default_rng(seed)
+        self.random = SampleRandom(seed)
 
     def __len__(self) -> int:
         return len(self.index)
@@ -99,16 +97,8 @@ class PairCropDataset(Dataset[EditSample]):
             for p, n in zip(self.parts, self.index.lengths, strict=True)
         )
 
-    def _generator(self) -> np.random.Generator:
-        info = torch.utils.data.get_worker_info()
-        owner = (os.getpid(), -1 if info is None else info.id)
-        if owner != self._owner:  # a new process or worker: its own stream, differing per epoch's workers
-            self._owner = owner
-            self._rng = np.random.default_rng([self.seed, owner[1] + 1, torch.initial_seed() % 2**63])
-        return self._rng
-
     def __getitem__(self, index: int) -> EditSample:
-        rng = self._generator()
+        rng = self.random()
         part, item = self.index.locate(index, rng)
         degraded, clean = self.parts[part].pairs[item].load()
         if self.resize:
