@@ -6,6 +6,7 @@ produce the same images (the largest pixel difference is printed; tests/test_sam
 alternate (ours, pipeline, ours, ...); the table gives the median seconds per image and the ratio ours / pipeline.
 
     python bench/sampling.py --batch 8 --steps 20 --repeats 3
+    python bench/sampling.py --accelerator gpu --shape sd15 --dtype bfloat16 --batch 8   # SD-1.5 sizes, 256 px
 
 Trailing arguments are Hydra overrides of the model (default: the tiny UNet of conf/model/tiny.yaml over a small
 random AutoencoderKL at 64 px). Results: BENCHMARKS.md ("Sampling").
@@ -19,6 +20,7 @@ import statistics
 import time
 
 import torch
+from _shapes import SHAPES  # bench/ is the script's directory
 from diffusers import StableDiffusionInstructPix2PixPipeline
 from omegaconf import OmegaConf
 
@@ -46,11 +48,16 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--text-scale", type=float, default=7.5)
     parser.add_argument("--image-scale", type=float, default=1.5)
+    parser.add_argument("--accelerator", choices=["cpu", "gpu"], default="cpu")
+    parser.add_argument("--shape", choices=["small_vae", *sorted(SHAPES)], default="small_vae")
+    parser.add_argument("--dtype", choices=["float32", "bfloat16", "float16"], default="float32")
     parser.add_argument("overrides", nargs="*")
     args = parser.parse_args()
-    cfg = compose_config("fit", [*SMALL_VAE, f"sampler.num_steps={args.steps}", *args.overrides])
+    shape = SMALL_VAE if args.shape == "small_vae" else [*SHAPES[args.shape], "sampler.formula=instruct_pix2pix"]
+    cfg = compose_config("fit", [*shape, f"sampler.num_steps={args.steps}", *args.overrides])
     config = OmegaConf.to_container(cfg, resolve=True)
-    module = DiffusionModule(config["model"], config["stage"], config["sampler"]).eval()
+    device, dtype = torch.device("cuda" if args.accelerator == "gpu" else "cpu"), getattr(torch, args.dtype)
+    module = DiffusionModule(config["model"], config["stage"], config["sampler"]).eval().to(device, dtype)
     pipe = StableDiffusionInstructPix2PixPipeline(
         vae=copy.deepcopy(module.codec.vae),
         text_encoder=copy.deepcopy(module.text_encoder),
@@ -64,6 +71,7 @@ def main() -> None:
     pipe.set_progress_bar_config(disable=True)
     size = config["model"]["resolution"]
     images = torch.rand(args.batch, 3, size, size, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    images = images.to(device, dtype)
     prompts = [f"Circle the nose of the people with the color red, number {k}." for k in range(args.batch)]
 
     def ours() -> torch.Tensor:
@@ -81,18 +89,29 @@ def main() -> None:
             output_type="pt",
         ).images
 
-    difference = float((ours() - theirs()).abs().max())
+    def seconds(fn) -> float:
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        start = time.perf_counter()
+        fn()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+        return time.perf_counter() - start
+
+    difference = float((ours().float() - theirs().float()).abs().max())
     times: dict[str, list[float]] = {"ours": [], "pipeline": []}
     for _ in range(args.repeats):
         for name, fn in (("ours", ours), ("pipeline", theirs)):
-            start = time.perf_counter()
-            fn()
-            times[name].append((time.perf_counter() - start) / args.batch)
+            times[name].append(seconds(fn) / args.batch)
     mo, mp = statistics.median(times["ours"]), statistics.median(times["pipeline"])
     print(f"largest pixel difference (0..1 scale): {difference:.2e}")
-    print("| UNet | batch | steps | threads | ours s/image | pipeline s/image | ours / pipeline |")
-    name, threads = config["model"]["name"], torch.get_num_threads()
-    print(f"| {name} | {args.batch} | {args.steps} | {threads} | {mo:.3f} | {mp:.3f} | {mo / mp:.2f} |")
+    print("| model | batch | steps | device | dtype | ours s/image | pipeline s/image | ours / pipeline |")
+    print("|---|---|---|---|---|---|---|---|")
+    name = {"sd15": "SD-1.5-sized, random weights"}.get(args.shape, config["model"]["name"])
+    where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu, {torch.get_num_threads()} threads"
+    print(
+        f"| {name} | {args.batch} | {args.steps} | {where} | {args.dtype} | {mo:.4f} | {mp:.4f} | {mo / mp:.2f} |"
+    )
 
 
 if __name__ == "__main__":

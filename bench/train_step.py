@@ -218,11 +218,11 @@ def main() -> None:
         print(f"repeat {r}: ours {ours[-1]:.1f} samples/s, plain loop {plain[-1]:.1f} samples/s", flush=True)
     mo, mp = statistics.median(ours), statistics.median(plain)
     name, threads = config["model"]["name"], torch.get_num_threads()
-    label = f"{args.shape} ({name} config)" if args.shape != "config" else name
+    label = {"sd15": "SD-1.5-sized, random weights"}.get(args.shape, name)
     print("| model | batch | device | ours samples/s | plain samples/s | ours / plain |")
     print("|---|---|---|---|---|---|")
     where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu, {threads} threads"
-    print(f"| {label} | {args.batch} | {where} | {mo:.1f} | {mp:.1f} | {mo / mp:.2f} |")
+    print(f"| {label} | {args.batch} | {where} | {mo:.3g} | {mp:.3g} | {mo / mp:.2f} |")
     per_sample = flops[0] / args.batch
     print(f"training FLOPs per sample (counted, forward + backward): {per_sample / 1e12:.3f} TFLOP")
     if device.type == "cuda":
