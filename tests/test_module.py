@@ -161,3 +161,23 @@ def test_residual_scale_scales_the_diffused_edit_and_generation_undoes_it(idiff_
 def test_residual_scale_must_be_positive(idiff_config):
     with pytest.raises(ConfigError, match="model.residual_scale=0.0"):
         tiny_module(idiff_config, "model.residual_scale=0")
+
+
+@pytest.mark.parametrize("residual", [True, False])
+def test_partial_strength_starts_from_the_unchanged_source(idiff_config, residual):
+    """sampler.strength < 1 starts from "no change" (a zero edit, or the source latent) noised part-way.
+
+    A model that always predicts "no change" must then give back the source exactly, whatever the noise, after
+    the last 4 of 10 steps.
+    """
+    module = tiny_module(idiff_config, "model.noise_schedule.prediction_type=sample", f"model.residual={residual}",
+                         "sampler.num_steps=10", "sampler.strength=0.4").eval()
+    source = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(1)) * 1.6 - 0.8
+    unchanged = module.to_diffused(module.codec.encode_target(source), module.codec.encode_source(source))
+    module.unet = _FixedPrediction(module.unet, unchanged)
+    calls = []
+    module.unet.register_forward_hook(lambda *_: calls.append(1))
+    with torch.no_grad():
+        generated = module.generate(source, ["Sharpen the image."] * 2, 1.0, 1.0, torch.Generator().manual_seed(0))
+    torch.testing.assert_close(generated, source, atol=1e-5, rtol=0)
+    assert len(calls) == 4

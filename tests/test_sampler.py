@@ -89,3 +89,54 @@ def test_sample_prediction_models_reach_their_x0_under_every_scheduler(name):
     source, text = torch.zeros(2, 4, 8, 8), torch.zeros(2, 3, 8)
     out = sampler(source, text, text[:1], 5.0, 1.5, 4, torch.Generator().manual_seed(0))
     torch.testing.assert_close(out, x0.expand(2, -1, -1, -1), atol=1e-3, rtol=0)
+
+
+class RecordingOracle(OracleX0UNet):
+    """The oracle above, recording the timesteps and the noisy inputs it is called with."""
+
+    def __init__(self, x0: torch.Tensor) -> None:
+        super().__init__(x0)
+        self.calls: list[tuple[float, torch.Tensor]] = []
+
+    def forward(self, sample, timestep, encoder_hidden_states=None, return_dict=True):
+        self.calls.append((float(timestep), sample.clone()))
+        return super().forward(sample, timestep, encoder_hidden_states, return_dict)
+
+
+@pytest.mark.parametrize("name", ["euler_ancestral", "euler", "ddim"])
+def test_strength_runs_the_last_steps_of_the_schedule_from_the_noised_start(name):
+    from diffusers import StableDiffusionImg2ImgPipeline
+
+    from idiff.diffusion.sampler import build_inference_scheduler
+
+    config = {"num_train_timesteps": 1000, "beta_start": 0.00085, "beta_end": 0.012,
+              "beta_schedule": "scaled_linear", "prediction_type": "sample"}
+    x0 = torch.linspace(-1, 1, 4 * 8 * 8).reshape(1, 4, 8, 8)
+    start = torch.full((2, 4, 8, 8), 0.25)
+    unet = RecordingOracle(x0)
+    scheduler = build_inference_scheduler(name, config)
+    sampler = GuidedSampler(unet, scheduler, "instruct_diffusion", 10, strength=0.3)
+    source, text = torch.zeros(2, 4, 8, 8), torch.zeros(2, 3, 8)
+    out = sampler(source, text, text[:1], 5.0, 1.5, 4, torch.Generator().manual_seed(0), init_latents=start)
+    torch.testing.assert_close(out, x0.expand(2, -1, -1, -1), atol=1e-3, rtol=0)
+    # the timesteps diffusers' img2img pipeline runs for strength 0.3 of 10 steps (its get_timesteps)
+    reference = build_inference_scheduler(name, config)
+    reference.set_timesteps(10)
+    expected, _ = StableDiffusionImg2ImgPipeline.get_timesteps(
+        type("P", (), {"scheduler": reference})(), 10, 0.3, "cpu"
+    )
+    assert [t for t, _ in unet.calls] == [float(t) for t in expected]
+    # the first input is the start noised to the first kept timestep by the scheduler's own add_noise
+    noise = torch.randn(2, 4, 8, 8, generator=torch.Generator().manual_seed(0))
+    if hasattr(reference, "set_begin_index"):  # Euler schedulers index their sigmas from the first step run
+        reference.set_begin_index(len(reference.timesteps) - len(expected))
+    first = reference.scale_model_input(reference.add_noise(start, noise, expected[:1].repeat(2)), expected[0])
+    torch.testing.assert_close(unet.calls[0][1][:2, :4], first, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("strength", [0.0, -0.5, 1.5])
+def test_strength_outside_0_1_is_a_config_error(strength):
+    from idiff.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"sampler.strength.*\(0, 1\]"):
+        GuidedSampler(OracleX0UNet(torch.zeros(1, 4, 8, 8)), None, "instruct_diffusion", 10, strength=strength)

@@ -237,7 +237,9 @@ class DiffusionModule(L.LightningModule):
             )
         config = self.hparams["sampler"]
         scheduler = build_inference_scheduler(config["scheduler"], self.noise_scheduler.config)
-        sampler = GuidedSampler(self.unet, scheduler, config["formula"], config["num_steps"])
+        sampler = GuidedSampler(
+            self.unet, scheduler, config["formula"], config["num_steps"], float(config.get("strength", 1.0))
+        )
         source_latents = self.codec.encode_source(sources)
         latents = sampler(
             source_latents,
@@ -249,6 +251,7 @@ class DiffusionModule(L.LightningModule):
             generator,
             self.text_mask(instructions),
             self.text_mask([""]),
+            self.to_diffused(source_latents * self.codec.scaling_factor, source_latents),  # "no change" (strength < 1)
         )
         return self.codec.decode(self.from_diffused(latents, source_latents))
 

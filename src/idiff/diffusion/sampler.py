@@ -20,6 +20,7 @@ from diffusers.utils.torch_utils import randn_tensor
 
 from idiff.diffusion.guidance import GuidanceFormula, combine_guidance, guidance_conditions
 from idiff.diffusion.unet import unet_conditioning
+from idiff.errors import ConfigError
 
 __all__ = ["GuidedSampler", "build_inference_scheduler"]
 
@@ -53,16 +54,27 @@ class GuidedSampler:
         unet: noise predictor taking ``cat([z_t, source_latent], 1)``.
         scheduler: a diffusers scheduler (its state is reset by each call).
         formula: ``instruct_diffusion`` or ``instruct_pix2pix`` (see :mod:`idiff.diffusion.guidance`).
-        num_steps: number of denoising steps.
+        num_steps: number of denoising steps (of a full run from pure noise).
+        strength: diffusers' img2img strength: start at this fraction of the noise schedule from ``init_latents``
+            (what the diffusion generates for "change nothing") noised to that level, and run the last
+            ``int(num_steps * strength)`` steps; 1.0 (the default, the paper's sampling) starts from pure noise.
     """
 
     def __init__(
-        self, unet: UNet2DConditionModel, scheduler: SchedulerMixin, formula: GuidanceFormula, num_steps: int
+        self,
+        unet: UNet2DConditionModel,
+        scheduler: SchedulerMixin,
+        formula: GuidanceFormula,
+        num_steps: int,
+        strength: float = 1.0,
     ) -> None:
+        if not 0.0 < strength <= 1.0:
+            raise ConfigError(f"sampler.strength={strength}: must be in (0, 1] (1.0: start from pure noise)")
         self.unet = unet
         self.scheduler = scheduler
         self.formula = formula
         self.num_steps = num_steps
+        self.strength = strength
         self.conditions = guidance_conditions(formula)
 
     @torch.no_grad()
@@ -77,11 +89,12 @@ class GuidedSampler:
         generator: torch.Generator | None = None,
         text_mask: torch.Tensor | None = None,
         null_text_mask: torch.Tensor | None = None,
+        init_latents: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Run the reverse process; returns scaled target latents (B, latent_channels, h, w).
 
         ``text_mask`` / ``null_text_mask`` (True = attend) restrict cross-attention to the instructions' own
-        tokens; both or neither.
+        tokens; both or neither. ``init_latents`` (zeros if None) is where a run with ``strength`` < 1 starts.
         """
         batch, _, height, width = source_latents.shape
         device, dtype = source_latents.device, source_latents.dtype
@@ -99,9 +112,19 @@ class GuidedSampler:
 
         self.scheduler.set_timesteps(self.num_steps, device=device)
         latents = randn_tensor((batch, latent_channels, height, width), generator=generator, device=device, dtype=dtype)
-        latents = latents * self.scheduler.init_noise_sigma
+        timesteps = self.scheduler.timesteps
+        if self.strength < 1.0:  # diffusers' img2img: skip the first steps, noise the start to the first one kept
+            start = (self.num_steps - max(1, int(self.num_steps * self.strength))) * self.scheduler.order
+            timesteps = timesteps[start:]
+            if hasattr(self.scheduler, "set_begin_index"):
+                self.scheduler.set_begin_index(start)
+            if init_latents is None:
+                init_latents = torch.zeros_like(latents)
+            latents = self.scheduler.add_noise(init_latents.to(dtype), latents, timesteps[:1].repeat(batch))
+        else:
+            latents = latents * self.scheduler.init_noise_sigma
         conditioning = unet_conditioning(self.unet, text_cond, mask_cond)
-        for t in self.scheduler.timesteps:
+        for t in timesteps:
             model_input = self.scheduler.scale_model_input(torch.cat([latents] * 3), t)
             model_input = torch.cat([model_input, image_cond], dim=1)
             prediction = self.unet(model_input, t, **conditioning, return_dict=False)[0]
