@@ -95,10 +95,6 @@ class DiffusionModule(L.LightningModule):
         self._null_text: torch.Tensor | None = None
 
     # ----------------------------------------------------------------------------------------------- conditioning
-    def source_reference(self, source: torch.Tensor) -> torch.Tensor:
-        """The source in target-latent units; with ``model.residual`` the diffusion generates target - this."""
-        return self.codec.encode_source(source) * self.codec.scaling_factor
-
     def to_diffused(self, target_latents: torch.Tensor, source_latents: torch.Tensor | None) -> torch.Tensor:
         """What the diffusion generates for a target: the target latent, or with ``model.residual`` the scaled edit."""
         if not self.residual:
@@ -241,6 +237,9 @@ class DiffusionModule(L.LightningModule):
             self.unet, scheduler, config["formula"], config["num_steps"], float(config.get("strength", 1.0))
         )
         source_latents = self.codec.encode_source(sources)
+        unchanged = None  # strength < 1 starts from what the diffusion generates for "no change"
+        if sampler.strength < 1.0:
+            unchanged = self.to_diffused(source_latents * self.codec.scaling_factor, source_latents)
         latents = sampler(
             source_latents,
             self.encode_text(instructions),
@@ -251,7 +250,7 @@ class DiffusionModule(L.LightningModule):
             generator,
             self.text_mask(instructions),
             self.text_mask([""]),
-            self.to_diffused(source_latents * self.codec.scaling_factor, source_latents),  # "no change" (strength < 1)
+            unchanged,
         )
         return self.codec.decode(self.from_diffused(latents, source_latents))
 
