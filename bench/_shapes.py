@@ -1,4 +1,5 @@
-"""Model shapes shared by the benchmark scripts (a helper module, not a benchmark: nox skips ``bench/_*.py``).
+"""Model shapes and row labels shared by the benchmark scripts (a helper module, not a benchmark: nox skips
+``bench/_*.py``).
 
 ``SD15`` builds random components of Stable Diffusion 1.5's sizes from the embedded default's config, so a GPU
 benchmark needs no downloaded weights: the 860 M-parameter UNet (8 input channels, as InstructPix2Pix /
@@ -34,3 +35,8 @@ SD15 = [
 ]
 
 SHAPES = {"config": [], "sd15": SD15}
+
+
+def unet_options(model: dict) -> str:
+    """How our UNet runs in a benchmark row: ``eager``, or the ``model.channels_last`` / ``model.compile`` set."""
+    return " + ".join(key for key in ("channels_last", "compile") if model.get(key)) or "eager"

@@ -6,21 +6,22 @@ produce the same images (the largest pixel difference is printed; tests/test_sam
 alternate (ours, pipeline, ours, ...); the table gives the median seconds per image and the ratio ours / pipeline.
 
     python bench/sampling.py --batch 8 --steps 20 --repeats 3
+    python bench/sampling.py --repeats 3 model.channels_last=true model.compile=true   # ours only; the pipeline: eager
     python bench/sampling.py --accelerator gpu --shape sd15 --dtype bfloat16 --batch 8   # SD-1.5 sizes, 256 px
 
 Trailing arguments are Hydra overrides of the model (default: the tiny UNet of conf/model/tiny.yaml over a small
-random AutoencoderKL at 64 px). Results: BENCHMARKS.md ("Sampling").
+random AutoencoderKL at 64 px); ``model.channels_last`` and ``model.compile`` apply to ours only, the pipeline gets
+the same weights run as diffusers runs them. Results: BENCHMARKS.md ("Sampling").
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
 import statistics
 import time
 
 import torch
-from _shapes import SHAPES  # bench/ is the script's directory
+from _shapes import SHAPES, unet_options  # bench/ is the script's directory
 from diffusers import StableDiffusionInstructPix2PixPipeline
 from omegaconf import OmegaConf
 
@@ -58,11 +59,15 @@ def main() -> None:
     config = OmegaConf.to_container(cfg, resolve=True)
     device, dtype = torch.device("cuda" if args.accelerator == "gpu" else "cpu"), getattr(torch, args.dtype)
     module = DiffusionModule(config["model"], config["stage"], config["sampler"]).eval().to(device, dtype)
+    # the pipeline's components: the same weights, without our model.channels_last / model.compile
+    plain = {**config["model"], "channels_last": False, "compile": False}
+    reference = DiffusionModule(plain, config["stage"], config["sampler"]).eval().to(device, dtype)
+    reference.load_state_dict(module.state_dict())  # the random codec and text encoder are not seeded
     pipe = StableDiffusionInstructPix2PixPipeline(
-        vae=copy.deepcopy(module.codec.vae),
-        text_encoder=copy.deepcopy(module.text_encoder),
-        tokenizer=module.tokenizer,
-        unet=copy.deepcopy(module.unet),
+        vae=reference.codec.vae,
+        text_encoder=reference.text_encoder,
+        tokenizer=reference.tokenizer,
+        unet=reference.unet,
         scheduler=build_inference_scheduler(module.hparams["sampler"]["scheduler"], module.noise_scheduler.config),
         safety_checker=None,
         feature_extractor=None,
@@ -98,19 +103,22 @@ def main() -> None:
             torch.cuda.synchronize(device)
         return time.perf_counter() - start
 
-    difference = float((ours().float() - theirs().float()).abs().max())
+    start = time.perf_counter()
+    difference = float((ours().float() - theirs().float()).abs().max())  # compiles ours with model.compile=true
+    print(f"first calls (with any compiling): {time.perf_counter() - start:.1f} s")
     times: dict[str, list[float]] = {"ours": [], "pipeline": []}
     for _ in range(args.repeats):
         for name, fn in (("ours", ours), ("pipeline", theirs)):
             times[name].append(seconds(fn) / args.batch)
     mo, mp = statistics.median(times["ours"]), statistics.median(times["pipeline"])
     print(f"largest pixel difference (0..1 scale): {difference:.2e}")
-    print("| model | batch | steps | device | dtype | ours s/image | pipeline s/image | ours / pipeline |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| model | batch | steps | device | dtype | ours runs | ours s/image | pipeline s/image | ours / pipeline |")
+    print("|---|---|---|---|---|---|---|---|---|")
     name = {"sd15": "SD-1.5-sized, random weights"}.get(args.shape, config["model"]["name"])
     where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu, {torch.get_num_threads()} threads"
     print(
-        f"| {name} | {args.batch} | {args.steps} | {where} | {args.dtype} | {mo:.4f} | {mp:.4f} | {mo / mp:.2f} |"
+        f"| {name} | {args.batch} | {args.steps} | {where} | {args.dtype} | {unet_options(config['model'])} | {mo:.4f} "
+        f"| {mp:.4f} | {mo / mp:.2f} |"
     )
 
 

@@ -11,6 +11,7 @@ each reports samples/s over its steps after ``--warmup``; the table gives median
 
     python bench/train_step.py --steps 30 --repeats 3                  # the embedded default's model, batch 16
     python bench/train_step.py --steps 30 stage.train_text_encoder=false
+    python bench/train_step.py --steps 60 --warmup 10 model.compile=true   # ours compiled; the plain loop: eager
     python bench/train_step.py --accelerator gpu --shape sd15 --batch 64 --steps 20   # SD-1.5 sizes, 256 px, bf16
 
 On a GPU both sides run in bf16 (Lightning's ``bf16-mixed``; ``torch.autocast`` in the plain loop, as the
@@ -34,7 +35,7 @@ from contextlib import nullcontext
 import lightning as L
 import torch
 import torch.nn.functional as F
-from _shapes import SHAPES  # bench/ is the script's directory
+from _shapes import SHAPES, unet_options  # bench/ is the script's directory
 from diffusers.training_utils import EMAModel
 from omegaconf import OmegaConf
 from torch.utils.data import DataLoader, Dataset
@@ -117,7 +118,8 @@ def run_plain(
 ) -> float:
     """The diffusers example's loop over the same components; counts one step's FLOPs into ``flops`` if given."""
     torch.manual_seed(0)
-    module = DiffusionModule(config["model"], config["stage"], config["sampler"]).to(device)
+    plain = {**config["model"], "channels_last": False, "compile": False}  # ours only; the example runs eager
+    module = DiffusionModule(plain, config["stage"], config["sampler"]).to(device)
     unet, tokenizer, text_encoder, stage = module.unet, module.tokenizer, module.text_encoder, config["stage"]
     train_text = bool(stage.get("train_text_encoder"))
     params = list(unet.parameters()) + (list(text_encoder.parameters()) if train_text else [])
@@ -219,10 +221,11 @@ def main() -> None:
     mo, mp = statistics.median(ours), statistics.median(plain)
     name, threads = config["model"]["name"], torch.get_num_threads()
     label = {"sd15": "SD-1.5-sized, random weights"}.get(args.shape, name)
-    print("| model | batch | device | ours samples/s | plain samples/s | ours / plain |")
-    print("|---|---|---|---|---|---|")
+    print("| model | batch | device | ours runs | ours samples/s | plain samples/s | ours / plain |")
+    print("|---|---|---|---|---|---|---|")
     where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu, {threads} threads"
-    print(f"| {label} | {args.batch} | {where} | {mo:.3g} | {mp:.3g} | {mo / mp:.2f} |")
+    runs = unet_options(config["model"])
+    print(f"| {label} | {args.batch} | {where} | {runs} | {mo:.3g} | {mp:.3g} | {mo / mp:.2f} |")
     per_sample = flops[0] / args.batch
     print(f"training FLOPs per sample (counted, forward + backward): {per_sample / 1e12:.3f} TFLOP")
     if device.type == "cuda":

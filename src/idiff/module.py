@@ -28,7 +28,7 @@ from idiff.diffusion.conditioning import ConditioningDropout
 from idiff.diffusion.ema import LerpEMA
 from idiff.diffusion.sampler import GuidedSampler, build_inference_scheduler
 from idiff.diffusion.training_noise import training_draws
-from idiff.diffusion.unet import build_unet, unet_conditioning
+from idiff.diffusion.unet import build_unet, speed_up_unet, unet_conditioning
 from idiff.errors import ConfigError, TrainingError
 from idiff.pretrained import PretrainedSource
 from idiff.text import build_text_encoder, build_tokenizer, encode_instructions, instruction_mask
@@ -84,6 +84,7 @@ class DiffusionModule(L.LightningModule):
         )
         if stage.get("gradient_checkpointing", False):
             self.unet.enable_gradient_checkpointing()
+        speed_up_unet(self.unet, model.get("channels_last", False), model.get("compile", False))
         self.noise_scheduler = DDPMScheduler(**model["noise_schedule"])
         self.dropout = ConditioningDropout(**stage["dropout"])
         self.ema = LerpEMA(self.unet.parameters(), decay=stage["ema_decay"]) if stage.get("ema_decay") else None

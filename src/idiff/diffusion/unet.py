@@ -15,7 +15,7 @@ from torch import nn
 from idiff.errors import ConfigError
 from idiff.pretrained import PretrainedSource, as_pretrained_source
 
-__all__ = ["build_unet", "unet_conditioning", "widen_conv_in"]
+__all__ = ["build_unet", "speed_up_unet", "unet_conditioning", "widen_conv_in"]
 
 
 def unet_conditioning(
@@ -39,6 +39,30 @@ def unet_conditioning(
     if getattr(getattr(unet, "config", None), "class_embed_type", None) == "projection":  # stubs have no config
         kwargs["class_labels"] = text[:, -1]
     return kwargs
+
+
+def speed_up_unet(
+    unet: nn.Module, channels_last: bool = False, compile_options: bool | dict[str, Any] = False
+) -> None:
+    """Run ``unet`` faster without changing what it computes or how its checkpoints look (``model.channels_last``,
+    ``model.compile``; measured in BENCHMARKS.md).
+
+    ``channels_last``: weights in NHWC memory order, which oneDNN's and cuDNN's convolutions prefer.
+    ``compile_options``: ``torch.compile`` of the forward, in place (:meth:`torch.nn.Module.compile`), so the parameters
+    and ``state_dict`` keys stay those of the plain UNet and checkpoints load either way; true or a mapping of
+    ``torch.compile`` keyword arguments (``mode``, ``dynamic``, ``backend``, ...). Compiling happens at the first
+    call of each new input shape and costs minutes on a CPU, so it pays off in long runs only.
+    """
+    if channels_last:
+        unet.to(memory_format=torch.channels_last)
+    if compile_options is True:
+        unet.compile()
+    elif isinstance(compile_options, dict):
+        unet.compile(**compile_options)
+    elif compile_options not in (False, None):
+        raise ConfigError(
+            f"model.compile={compile_options!r}: true, false or a mapping of torch.compile keyword arguments"
+        )
 
 
 @torch.no_grad()
