@@ -109,20 +109,30 @@ def table(rows: list[dict], tasks: dict[str, dict[str, float]]) -> str:
 
 
 def plot(rows: list[dict], tasks: dict[str, dict[str, float]], title: str) -> bytes:
-    """One panel per task: each metric against training minutes, its identity value dashed in the same colour."""
+    """One panel per task: each metric against training minutes, its identity value dashed in the same colour.
+
+    Metrics above 1 (PSNR in dB) get the left axis and the others (SSIM, IoU, ...) a right-hand one, each scaled to
+    its own values, so a fraction of a dB stays visible beside a [0, 1] metric; one axis from 0 when all are <= 1.
+    """
     fig = Figure(figsize=(4.2 * len(tasks), 3.6))
     axes = fig.subplots(1, len(tasks), squeeze=False)
     minutes = [row["minutes"] for row in rows]
     for ax, (task, identity) in zip(axes[0], tasks.items(), strict=True):
+        series = {metric: [row["metrics"][task][metric] for row in rows] for metric in identity}
+        large = {metric for metric, values in series.items() if max([*values, identity[metric]]) > 1.0}
+        twin = ax.twinx() if large and len(large) < len(series) else None
         for i, (metric, floor) in enumerate(identity.items()):
+            where = twin if twin is not None and metric not in large else ax
             colour = f"C{i}"
-            ax.plot(minutes, [row["metrics"][task][metric] for row in rows], "o-", color=colour, label=metric)
-            ax.axhline(floor, color=colour, linestyle="--", linewidth=1, label=f"identity {metric}")
+            where.plot(minutes, series[metric], "o-", color=colour, label=metric)
+            where.axhline(floor, color=colour, linestyle="--", linewidth=1, label=f"identity {metric}")
+        if twin is None and not large:
+            ax.set_ylim(bottom=0.0)
+        handles = [h for a in (ax, twin) if a is not None for h in a.get_legend_handles_labels()[0]]
+        ax.legend(handles=handles, fontsize=7)
         ax.set_title(task, fontsize=10)
         ax.set_xlabel("training minutes (idiff fit)")
-        ax.set_ylim(bottom=0.0)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     buffer = io.BytesIO()
