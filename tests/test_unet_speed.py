@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 import torch
 from omegaconf import OmegaConf
@@ -68,6 +70,9 @@ def test_a_bad_compile_value_names_the_key(idiff_config):
 
 
 @pytest.mark.slow
+@pytest.mark.skipif(
+    not any(shutil.which(cxx) for cxx in ("g++", "c++", "clang++")), reason="TorchInductor needs a C++ compiler"
+)
 def test_inductor_compiled_unet_matches_eager_forward_and_backward(make_tiny_unet):
     """The real thing: TorchInductor's generated C++ (a minute or more on a 2-core CPU)."""
     eager, compiled = make_tiny_unet(8), make_tiny_unet(8)
