@@ -45,23 +45,28 @@ def tiny_components() -> dict:
 
 
 @pytest.fixture
-def make_vae_module(idiff_config):
-    """Factory of tiny SD-style DiffusionModules: random AutoencoderKL codec, epsilon prediction, no residual."""
+def make_module(idiff_config):
+    """Factory of the tests' DiffusionModules (seed 0) from fit overrides: ``make_module("sampler.num_steps=2")``."""
     from omegaconf import OmegaConf
 
     from idiff.module import DiffusionModule
 
+    def make(*overrides: str) -> DiffusionModule:
+        cfg = idiff_config("fit", *overrides)
+        groups = ("model", "stage", "sampler")
+        return DiffusionModule(**{k: OmegaConf.to_container(cfg[k], resolve=True) for k in groups}, seed=0)
+
+    return make
+
+
+@pytest.fixture
+def make_vae_module(make_module):
+    """Factory of tiny SD-style DiffusionModules: random AutoencoderKL codec, epsilon prediction, no residual."""
     vae = ["model.codec.kind=autoencoder_kl", "+model.codec.block_out_channels=[32,64]",
            "+model.codec.norm_num_groups=32", "+model.codec.down_block_types=[DownEncoderBlock2D,DownEncoderBlock2D]",
            "+model.codec.up_block_types=[UpDecoderBlock2D,UpDecoderBlock2D]", "model.residual=false",
            "model.noise_schedule.prediction_type=epsilon"]
-
-    def make(*overrides: str) -> DiffusionModule:
-        cfg = idiff_config("fit", *vae, *overrides)
-        groups = ("model", "stage", "sampler")
-        return DiffusionModule(**{k: OmegaConf.to_container(cfg[k], resolve=True) for k in groups})
-
-    return make
+    return lambda *overrides: make_module(*vae, *overrides)
 
 
 @pytest.fixture

@@ -5,23 +5,15 @@ from __future__ import annotations
 import pytest
 import torch
 from diffusers import UNet2DConditionModel
-from omegaconf import OmegaConf
 
 from idiff.diffusion.conditioning import ConditioningDropout
 from idiff.diffusion.unet import unet_conditioning, widen_conv_in
 from idiff.errors import ConfigError, TrainingError
-from idiff.module import DiffusionModule
-
-
-def tiny_module(idiff_config, *overrides: str) -> DiffusionModule:
-    cfg = idiff_config("fit", *overrides)
-    plain = {k: OmegaConf.to_container(cfg[k], resolve=True) for k in ("model", "stage", "sampler")}
-    return DiffusionModule(**plain, seed=0)
 
 
 @pytest.mark.parametrize("prediction", ["epsilon", "v_prediction", "sample"])
-def test_a_few_optimisation_steps_reduce_the_loss_on_a_fixed_batch(idiff_config, prediction):
-    module = tiny_module(idiff_config, f"model.noise_schedule.prediction_type={prediction}")
+def test_a_few_optimisation_steps_reduce_the_loss_on_a_fixed_batch(make_module, prediction):
+    module = make_module(f"model.noise_schedule.prediction_type={prediction}")
     module.dropout = ConditioningDropout(0.0, 0.0, 0.0)
     optimizer = torch.optim.AdamW([p for p in module.parameters() if p.requires_grad], lr=2e-3)
     generator = torch.Generator().manual_seed(0)
@@ -73,11 +65,11 @@ def test_widened_conv_in_keeps_the_text_to_image_output_when_new_channels_are_ze
     torch.testing.assert_close(after, before)
 
 
-def test_pooled_instruction_embedding_reaches_a_projection_class_embedding(idiff_config):
+def test_pooled_instruction_embedding_reaches_a_projection_class_embedding(make_module):
     """With class_embed_type=projection the last token state is the class label: it changes the output."""
-    plain = tiny_module(idiff_config)
+    plain = make_module()
     assert set(unet_conditioning(plain.unet, torch.zeros(2, 77, 32))) == {"encoder_hidden_states"}
-    module = tiny_module(idiff_config, "+model.unet.class_embed_type=projection")
+    module = make_module("+model.unet.class_embed_type=projection")
     assert module.unet.config.projection_class_embeddings_input_dim == module.text_encoder.config.hidden_size
     text = module.encode_text(["Mark the left wrist in red", "Mark the left wrist in red"])
     kwargs = unet_conditioning(module.unet, text)
@@ -90,9 +82,9 @@ def test_pooled_instruction_embedding_reaches_a_projection_class_embedding(idiff
     assert not torch.allclose(out[0], out[1])
 
 
-def test_mask_padding_makes_the_unet_blind_to_padding_tokens(idiff_config):
+def test_mask_padding_makes_the_unet_blind_to_padding_tokens(make_module):
     """With model.mask_padding, changing the states at padding positions leaves the prediction unchanged."""
-    module = tiny_module(idiff_config, "+model.mask_padding=true").eval()
+    module = make_module("+model.mask_padding=true").eval()
     instructions = ["Circle the nose in red", "Mark the left ankle in blue"]
     text, mask = module.encode_text(instructions), module.text_mask(instructions)
     assert mask.shape == text.shape[:2] and mask[:, 0].all() and not mask[:, -1].any()
@@ -107,8 +99,8 @@ def test_mask_padding_makes_the_unet_blind_to_padding_tokens(idiff_config):
     assert not torch.allclose(unmasked[0], unmasked[1])
 
 
-def test_ema_tracks_the_unet_only_and_lands_in_the_checkpoint(idiff_config):
-    module = tiny_module(idiff_config)
+def test_ema_tracks_the_unet_only_and_lands_in_the_checkpoint(make_module):
+    module = make_module()
     assert module.ema is not None
     unet_params = sum(p.numel() for p in module.unet.parameters())
     assert sum(p.numel() for p in module.ema.shadow_params) == unet_params
@@ -117,8 +109,8 @@ def test_ema_tracks_the_unet_only_and_lands_in_the_checkpoint(idiff_config):
     assert "ema" in checkpoint
 
 
-def test_a_non_finite_loss_stops_training_naming_the_step_and_batch(idiff_config):
-    module = tiny_module(idiff_config)
+def test_a_non_finite_loss_stops_training_naming_the_step_and_batch(make_module):
+    module = make_module()
     source = torch.zeros(2, 3, 32, 32)
     target = source.clone()
     target[1, 0, 0, 0] = float("nan")  # one corrupt pixel in the batch
@@ -140,9 +132,9 @@ class _FixedPrediction(torch.nn.Module):
 
 
 @pytest.mark.parametrize("scale", [1.0, 4.0])
-def test_residual_scale_scales_the_diffused_edit_and_generation_undoes_it(idiff_config, scale):
+def test_residual_scale_scales_the_diffused_edit_and_generation_undoes_it(make_module, scale):
     """With model.residual the x0 objective is (target - source) x residual_scale; sampling divides it back out."""
-    module = tiny_module(idiff_config, "model.noise_schedule.prediction_type=sample", "stage.snr_gamma=null",
+    module = make_module("model.noise_schedule.prediction_type=sample", "stage.snr_gamma=null",
                          f"model.residual_scale={scale}").eval()
     generator = torch.Generator().manual_seed(0)
     source = torch.rand(2, 3, 32, 32, generator=generator) * 1.6 - 0.8
@@ -158,19 +150,19 @@ def test_residual_scale_scales_the_diffused_edit_and_generation_undoes_it(idiff_
     torch.testing.assert_close(generated, source + edit, atol=1e-5, rtol=0)
 
 
-def test_residual_scale_must_be_positive(idiff_config):
+def test_residual_scale_must_be_positive(make_module):
     with pytest.raises(ConfigError, match="model.residual_scale=0.0"):
-        tiny_module(idiff_config, "model.residual_scale=0")
+        make_module("model.residual_scale=0")
 
 
 @pytest.mark.parametrize("residual", [True, False])
-def test_partial_strength_starts_from_the_unchanged_source(idiff_config, residual):
+def test_partial_strength_starts_from_the_unchanged_source(make_module, residual):
     """sampler.strength < 1 starts from "no change" (a zero edit, or the source latent) noised part-way.
 
     A model that always predicts "no change" must then give back the source exactly, whatever the noise, after
     the last 4 of 10 steps.
     """
-    module = tiny_module(idiff_config, "model.noise_schedule.prediction_type=sample", f"model.residual={residual}",
+    module = make_module("model.noise_schedule.prediction_type=sample", f"model.residual={residual}",
                          "sampler.num_steps=10", "sampler.strength=0.4").eval()
     source = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(1)) * 1.6 - 0.8
     unchanged = module.to_diffused(module.codec.encode_target(source), module.codec.encode_source(source))

@@ -6,17 +6,10 @@ import shutil
 
 import pytest
 import torch
-from omegaconf import OmegaConf
 
 from idiff.diffusion.unet import speed_up_unet
 from idiff.errors import ConfigError
 from idiff.module import DiffusionModule
-
-
-def tiny_module(idiff_config, *overrides: str) -> DiffusionModule:
-    cfg = idiff_config("fit", *overrides)
-    plain = {k: OmegaConf.to_container(cfg[k], resolve=True) for k in ("model", "stage", "sampler")}
-    return DiffusionModule(**plain, seed=0)
 
 
 def unet_inputs(module: DiffusionModule, batch: int = 2) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -36,13 +29,12 @@ def unet_inputs(module: DiffusionModule, batch: int = 2) -> tuple[torch.Tensor, 
         ["model.channels_last=true", "model.compile={backend: eager}"],
     ],
 )
-def test_a_sped_up_unet_computes_the_same_and_keeps_its_checkpoint_keys(idiff_config, overrides):
-    plain = tiny_module(idiff_config)
-    fast = tiny_module(idiff_config, *overrides)
+def test_a_sped_up_unet_computes_the_same_and_keeps_its_checkpoint_keys(make_module, overrides):
+    plain = make_module()
+    fast = make_module(*overrides)
     fast.load_state_dict(plain.state_dict())  # strict: the same keys
     assert list(fast.state_dict()) == list(plain.state_dict())
-    if "model.channels_last=true" in overrides:
-        assert fast.unet.conv_in.weight.is_contiguous(memory_format=torch.channels_last)
+    assert fast.unet.conv_in.weight.is_contiguous(memory_format=torch.channels_last)
     sample, timesteps, text = unet_inputs(plain)
     expected = plain.unet(sample, timesteps, text).sample
     got = fast.unet(sample, timesteps, text).sample
@@ -51,9 +43,9 @@ def test_a_sped_up_unet_computes_the_same_and_keeps_its_checkpoint_keys(idiff_co
     assert fast.unet.conv_in.weight.grad is not None
 
 
-def test_a_sped_up_module_generates_what_the_plain_one_does(idiff_config):
-    plain = tiny_module(idiff_config, "sampler.num_steps=2").eval()
-    fast = tiny_module(idiff_config, "sampler.num_steps=2", "model.channels_last=true").eval()
+def test_a_sped_up_module_generates_what_the_plain_one_does(make_module):
+    plain = make_module("sampler.num_steps=2").eval()
+    fast = make_module("sampler.num_steps=2", "model.channels_last=true").eval()
     fast.load_state_dict(plain.state_dict())
     sources = torch.rand(2, 3, 64, 64, generator=torch.Generator().manual_seed(1)) * 2 - 1
     images = [
@@ -64,7 +56,7 @@ def test_a_sped_up_module_generates_what_the_plain_one_does(idiff_config):
     torch.testing.assert_close(images[1], images[0], rtol=1e-4, atol=1e-4)
 
 
-def test_a_bad_compile_value_names_the_key(idiff_config):
+def test_a_bad_compile_value_names_the_key():
     with pytest.raises(ConfigError, match=r"model\.compile='yes'.*true, false or a mapping"):
         speed_up_unet(torch.nn.Linear(2, 2), compile_options="yes")
 
