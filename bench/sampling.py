@@ -38,6 +38,8 @@ SMALL_VAE = [
     "+model.codec.up_block_types=[UpDecoderBlock2D,UpDecoderBlock2D,UpDecoderBlock2D]",
     "model.residual=false",
     "model.noise_schedule.prediction_type=epsilon",
+    "model.preconditioning=null",
+    "model.zero_init_residuals=false",
     "sampler.formula=instruct_pix2pix",
 ]
 

@@ -205,6 +205,7 @@ def main() -> None:
     config = OmegaConf.to_container(cfg, resolve=True)
     if config["stage"].get("snr_gamma"):
         config["stage"]["snr_gamma"] = None  # the example has no min-SNR weighting: compare the same loss
+    config["model"]["preconditioning"] = None  # nor EDM's scaling (a few elementwise products per step)
     device = torch.device("cuda" if args.accelerator == "gpu" else "cpu")
     data = Batches(8, args.batch, config["model"]["resolution"])
     ours, plain, memory, flops = [], [], {"ours": 0.0, "plain": 0.0}, []

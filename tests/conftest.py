@@ -46,13 +46,17 @@ def tiny_components() -> dict:
 
 @pytest.fixture
 def make_module(idiff_config):
-    """Factory of the tests' DiffusionModules (seed 0) from fit overrides: ``make_module("sampler.num_steps=2")``."""
+    """Factory of the tests' DiffusionModules (seed 0) from fit overrides: ``make_module("sampler.num_steps=2")``.
+
+    The UNet keeps diffusers' random initialisation (``model.zero_init_residuals=false``, which an override can turn
+    back on): a zero-initialised UNet outputs zeros, and tests that compare outputs would compare nothing.
+    """
     from omegaconf import OmegaConf
 
     from idiff.module import DiffusionModule
 
     def make(*overrides: str) -> DiffusionModule:
-        cfg = idiff_config("fit", *overrides)
+        cfg = idiff_config("fit", "model.zero_init_residuals=false", *overrides)
         groups = ("model", "stage", "sampler")
         return DiffusionModule(**{k: OmegaConf.to_container(cfg[k], resolve=True) for k in groups}, seed=0)
 
@@ -65,7 +69,7 @@ def make_vae_module(make_module):
     vae = ["model.codec.kind=autoencoder_kl", "+model.codec.block_out_channels=[32,64]",
            "+model.codec.norm_num_groups=32", "+model.codec.down_block_types=[DownEncoderBlock2D,DownEncoderBlock2D]",
            "+model.codec.up_block_types=[UpDecoderBlock2D,UpDecoderBlock2D]", "model.residual=false",
-           "model.noise_schedule.prediction_type=epsilon"]
+           "model.noise_schedule.prediction_type=epsilon", "model.preconditioning=null"]
     return lambda *overrides: make_module(*vae, *overrides)
 
 

@@ -19,7 +19,11 @@ def tiny_argv(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("prediction", ["epsilon", pytest.param("sample", marks=pytest.mark.slow)])
 def test_fit_then_test_writes_checkpoint_metrics_and_grid(tiny_argv, tmp_path, prediction, capsys):
-    main(["fit", *tiny_argv, f"model.noise_schedule.prediction_type={prediction}", "stage.snr_gamma=5.0"])
+    # epsilon: SD's parameterisation with min-SNR weighting; sample: EDM-preconditioned x0 from a zero-initialised UNet
+    objective = ["stage.snr_gamma=5.0"]
+    if prediction == "sample":
+        objective = ["stage.snr_gamma=null", "model.preconditioning=edm", "model.zero_init_residuals=true"]
+    main(["fit", *tiny_argv, f"model.noise_schedule.prediction_type={prediction}", *objective])
     checkpoints = list(tmp_path.glob("runs/fit/*/checkpoints/last.ckpt"))
     assert len(checkpoints) == 1
     assert (checkpoints[0].parent.parent / "config.yaml").is_file()

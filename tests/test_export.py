@@ -10,7 +10,7 @@ from omegaconf import OmegaConf
 from idiff.checkpoints import export_weights
 from idiff.cli import compose_config, main
 from idiff.errors import ConfigError
-from idiff.export import export_pipeline
+from idiff.export import export_original, export_pipeline
 from idiff.module import DiffusionModule
 
 PROMPT = "Circle the nose of the people with the color red, "
@@ -68,6 +68,14 @@ def test_models_diffusers_would_sample_differently_are_refused(make_vae_module, 
     with pytest.raises(ConfigError, match=f"format=diffusers cannot carry this model: .*{reason}"):
         export_pipeline(module, tmp_path / "pipeline")
     assert not (tmp_path / "pipeline").exists()
+
+
+def test_an_edm_preconditioned_model_is_refused(make_vae_module, tmp_path):
+    module = make_vae_module("model.noise_schedule.prediction_type=sample", "model.preconditioning=edm",
+                             "stage.snr_gamma=null")
+    with pytest.raises(ConfigError, match=r"format=original cannot carry this model: model\.preconditioning=edm"):
+        export_original(module, tmp_path / "model.safetensors")
+    assert not (tmp_path / "model.safetensors").exists()
 
 
 def test_export_verb_writes_a_pipeline_and_an_original_file(vae_module, tmp_path, monkeypatch, capsys):

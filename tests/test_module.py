@@ -11,9 +11,15 @@ from idiff.diffusion.unet import unet_conditioning, widen_conv_in
 from idiff.errors import ConfigError, TrainingError
 
 
-@pytest.mark.parametrize("prediction", ["epsilon", "v_prediction", "sample"])
-def test_a_few_optimisation_steps_reduce_the_loss_on_a_fixed_batch(make_module, prediction):
-    module = make_module(f"model.noise_schedule.prediction_type={prediction}")
+@pytest.mark.parametrize(
+    ("prediction", "preconditioning", "zero_init"),
+    [("epsilon", "null", "false"), ("v_prediction", "null", "false"), ("sample", "null", "false"),
+     ("sample", "edm", "true")],  # the last: EDM preconditioning of a zero-initialised UNet
+)
+def test_a_few_optimisation_steps_reduce_the_loss_on_a_fixed_batch(make_module, prediction, preconditioning, zero_init):
+    weighting = "stage.snr_gamma=null" if preconditioning == "edm" else "stage.snr_gamma=5.0"
+    module = make_module(f"model.noise_schedule.prediction_type={prediction}", weighting,
+                         f"model.preconditioning={preconditioning}", f"model.zero_init_residuals={zero_init}")
     module.dropout = ConditioningDropout(0.0, 0.0, 0.0)
     optimizer = torch.optim.AdamW([p for p in module.parameters() if p.requires_grad], lr=2e-3)
     generator = torch.Generator().manual_seed(0)

@@ -9,6 +9,8 @@ latent, predict the noise (or v), drop conditions for classifier-free guidance, 
 ``model.residual`` (off for SD, on for the tiny embedded default) diffuses the *edit* ``target - source`` instead
 of the target, so a small model need not regenerate every pixel of the source, multiplied by
 ``model.residual_scale`` so that the edit has about unit variance as the noise schedule assumes (docs/architecture.md).
+``model.preconditioning: edm`` (an option for x0-prediction) scales the UNet's input and output as EDM does, so that
+its clean-latent estimate is trained at every noise level (:mod:`idiff.diffusion.preconditioning`).
 ``stage.text_to_image`` (stage 1, pretraining adaptation) trains a plain text-to-image UNet: no source latent.
 """
 
@@ -26,6 +28,7 @@ from diffusers.training_utils import compute_snr
 from idiff.codecs import build_codec
 from idiff.diffusion.conditioning import ConditioningDropout
 from idiff.diffusion.ema import LerpEMA
+from idiff.diffusion.preconditioning import build_preconditioning, vp_sigma
 from idiff.diffusion.sampler import GuidedSampler, build_inference_scheduler
 from idiff.diffusion.training_noise import training_draws
 from idiff.diffusion.unet import build_unet, speed_up_unet, unet_conditioning
@@ -81,11 +84,18 @@ class DiffusionModule(L.LightningModule):
             pretrained_path=pretrained,
             architecture=model.get("unet"),
             seed=seed,
+            zero_init_residuals=bool(model.get("zero_init_residuals", False)),
         )
         if stage.get("gradient_checkpointing", False):
             self.unet.enable_gradient_checkpointing()
         speed_up_unet(self.unet, model.get("channels_last", False), model.get("compile", False))
         self.noise_scheduler = DDPMScheduler(**model["noise_schedule"])
+        self.preconditioning = build_preconditioning(model, self.noise_scheduler.config.prediction_type)
+        if self.preconditioning is not None and stage.get("snr_gamma"):
+            raise ConfigError(
+                f"stage.snr_gamma={stage['snr_gamma']} with model.preconditioning=edm: choose one loss weighting "
+                "(EDM's own is 1 / c_out^2); set stage.snr_gamma=null, or model.preconditioning=null"
+            )
         self.dropout = ConditioningDropout(**stage["dropout"])
         self.ema = LerpEMA(self.unet.parameters(), decay=stage["ema_decay"]) if stage.get("ema_decay") else None
         self.residual = bool(model.get("residual", False)) and not self.text_to_image
@@ -146,12 +156,16 @@ class DiffusionModule(L.LightningModule):
         if mask is not None:
             mask = torch.where(drop_text[:, None], self.text_mask([""]), mask)
         noisy = self.noise_scheduler.add_noise(target_latents, noise, timesteps)
-        if source_latents is None:
-            unet_input = noisy
-        else:
+        unet_input = noisy
+        if self.preconditioning is not None:
+            sigma = vp_sigma(self.noise_scheduler.alphas_cumprod, timesteps)
+            unet_input = self.preconditioning.network_input(noisy, sigma)
+        if source_latents is not None:
             source_latents = source_latents * (~random.drop_image).to(source_latents.dtype)[:, None, None, None]
-            unet_input = torch.cat([noisy, source_latents], 1)
+            unet_input = torch.cat([unet_input, source_latents], 1)
         prediction = self.unet(unet_input, timesteps, **unet_conditioning(self.unet, text, mask)).sample
+        if self.preconditioning is not None:
+            prediction = self.preconditioning.clean_estimate(prediction, noisy, sigma)
         match self.noise_scheduler.config.prediction_type:
             case "epsilon":
                 objective = noise
@@ -165,7 +179,9 @@ class DiffusionModule(L.LightningModule):
                 )
         loss = F.mse_loss(prediction.float(), objective.float(), reduction="none").mean(dim=(1, 2, 3))
         snr_gamma = self.hparams["stage"].get("snr_gamma")
-        if snr_gamma:
+        if self.preconditioning is not None:
+            loss = loss * self.preconditioning.loss_weights(sigma)
+        elif snr_gamma:
             loss = loss * min_snr_weights(self.noise_scheduler, timesteps, snr_gamma)
         return loss.mean()
 
@@ -235,7 +251,8 @@ class DiffusionModule(L.LightningModule):
         config = self.hparams["sampler"]
         scheduler = build_inference_scheduler(config["scheduler"], self.noise_scheduler.config)
         sampler = GuidedSampler(
-            self.unet, scheduler, config["formula"], config["num_steps"], float(config.get("strength", 1.0))
+            self.unet, scheduler, config["formula"], config["num_steps"], float(config.get("strength", 1.0)),
+            self.preconditioning,
         )
         source_latents = self.codec.encode_source(sources)
         unchanged = None  # strength < 1 starts from what the diffusion generates for "no change"

@@ -19,6 +19,7 @@ from diffusers.schedulers.scheduling_utils import SchedulerMixin
 from diffusers.utils.torch_utils import randn_tensor
 
 from idiff.diffusion.guidance import GuidanceFormula, combine_guidance, guidance_conditions
+from idiff.diffusion.preconditioning import EDMPreconditioning, vp_sigma
 from idiff.diffusion.unet import unet_conditioning
 from idiff.errors import ConfigError
 
@@ -58,6 +59,7 @@ class GuidedSampler:
         strength: diffusers' img2img strength: start at this fraction of the noise schedule from ``init_latents``
             (what the diffusion generates for "change nothing") noised to that level, and run the last
             ``int(num_steps * strength)`` steps; 1.0 (the default, the paper's sampling) starts from pure noise.
+        preconditioning: EDM scaling of the UNet's input and output (``model.preconditioning``), or None.
     """
 
     def __init__(
@@ -67,6 +69,7 @@ class GuidedSampler:
         formula: GuidanceFormula,
         num_steps: int,
         strength: float = 1.0,
+        preconditioning: EDMPreconditioning | None = None,
     ) -> None:
         if not 0.0 < strength <= 1.0:
             raise ConfigError(f"sampler.strength={strength}: must be in (0, 1] (1.0: start from pure noise)")
@@ -75,6 +78,7 @@ class GuidedSampler:
         self.formula = formula
         self.num_steps = num_steps
         self.strength = strength
+        self.preconditioning = preconditioning
         self.conditions = guidance_conditions(formula)
 
     @torch.no_grad()
@@ -126,8 +130,13 @@ class GuidedSampler:
         conditioning = unet_conditioning(self.unet, text_cond, mask_cond)
         for t in timesteps:
             model_input = self.scheduler.scale_model_input(torch.cat([latents] * 3), t)
-            model_input = torch.cat([model_input, image_cond], dim=1)
-            prediction = self.unet(model_input, t, **conditioning, return_dict=False)[0]
+            if self.preconditioning is None:
+                prediction = self.unet(torch.cat([model_input, image_cond], 1), t, **conditioning, return_dict=False)[0]
+            else:
+                sigma = self._sigma(t).expand(model_input.shape[0])
+                scaled = self.preconditioning.network_input(model_input, sigma)
+                prediction = self.unet(torch.cat([scaled, image_cond], 1), t, **conditioning, return_dict=False)[0]
+                prediction = self.preconditioning.clean_estimate(prediction, model_input, sigma)
             if self.scheduler.config.get("model_prediction_type") == "sample":
                 sigma = self.scheduler.sigmas[self.scheduler.step_index]
                 prediction = (torch.cat([latents] * 3) - prediction) / sigma
@@ -135,3 +144,9 @@ class GuidedSampler:
             noise_pred = combine_guidance(full, image_only, third, text_scale, image_scale, self.formula)
             latents = self.scheduler.step(noise_pred, t, latents, generator=generator, return_dict=False)[0]
         return latents
+
+    def _sigma(self, t: torch.Tensor) -> torch.Tensor:
+        """The noise level of step ``t``: the Euler schedulers' own sigma, else the DDPM one of timestep ``t``."""
+        if self.scheduler.config.get("model_prediction_type") == "sample":
+            return self.scheduler.sigmas[self.scheduler.step_index].reshape(1).float()
+        return vp_sigma(self.scheduler.alphas_cumprod, torch.as_tensor(t).reshape(1))

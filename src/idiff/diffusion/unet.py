@@ -10,12 +10,14 @@ from typing import Any
 
 import torch
 from diffusers import UNet2DConditionModel
+from diffusers.models.resnet import ResnetBlock2D
+from diffusers.models.transformers.transformer_2d import Transformer2DModel
 from torch import nn
 
 from idiff.errors import ConfigError
 from idiff.pretrained import PretrainedSource, as_pretrained_source
 
-__all__ = ["build_unet", "speed_up_unet", "unet_conditioning", "widen_conv_in"]
+__all__ = ["build_unet", "speed_up_unet", "unet_conditioning", "widen_conv_in", "zero_residual_branches"]
 
 
 def unet_conditioning(
@@ -86,6 +88,30 @@ def widen_conv_in(unet: UNet2DConditionModel, in_channels: int) -> UNet2DConditi
     return unet
 
 
+@torch.no_grad()
+def zero_residual_branches(unet: UNet2DConditionModel) -> int:
+    """Zero the last layer of every residual branch and of the output, as the original LDM / ADM UNet initialises.
+
+    CompVis' ``openaimodel.py`` (the UNet SD was trained from) and ADM wrap each ResBlock's last convolution, each
+    attention block's output projection and the final convolution in ``zero_module``; diffusers' from-scratch
+    initialisation does not. Zeroed, every ResNet and transformer block starts as the identity and the UNet's output
+    as zero (with ``model.residual`` and an unpreconditioned x0 prediction: the unchanged source), and what a block
+    learns is added to that; measured on the tiny model in docs/architecture.md ("Restoration in the default").
+    Returns the number of layers zeroed.
+    """
+    layers = [unet.conv_out]
+    for module in unet.modules():
+        if isinstance(module, ResnetBlock2D):
+            layers.append(module.conv2)
+        elif isinstance(module, Transformer2DModel):
+            layers.append(module.proj_out)
+    for layer in layers:
+        nn.init.zeros_(layer.weight)
+        if layer.bias is not None:
+            nn.init.zeros_(layer.bias)
+    return len(layers)
+
+
 def build_unet(
     latent_channels: int,
     cross_attention_dim: int,
@@ -94,6 +120,7 @@ def build_unet(
     architecture: dict[str, Any] | None = None,
     seed: int = 0,
     in_channels: int | None = None,
+    zero_init_residuals: bool = False,
 ) -> UNet2DConditionModel:
     """The editing UNet: ``2 * latent_channels`` inputs (noisy target + source latent), ``latent_channels`` out.
 
@@ -102,10 +129,17 @@ def build_unet(
     8-channel InstructPix2Pix / InstructDiffusion UNet is used as is). Otherwise a random UNet is built from
     ``architecture`` (keyword arguments of :class:`~diffusers.UNet2DConditionModel`).
     ``in_channels=latent_channels`` asks for a text-to-image UNet instead (stage 1, pretraining adaptation).
+    ``zero_init_residuals`` (``model.zero_init_residuals``) initialises a random UNet as LDM / ADM do
+    (:func:`zero_residual_branches`); it is an error with pretrained weights, which it would erase.
     """
     in_channels = in_channels or 2 * latent_channels
     source = as_pretrained_source(pretrained_path)
     if source is not None:
+        if zero_init_residuals:
+            raise ConfigError(
+                "model.zero_init_residuals=true initialises a UNet built from scratch, but model.pretrained_path "
+                "loads one; set model.zero_init_residuals=false"
+            )
         unet = source.load("unet", UNet2DConditionModel)
         if unet.config.out_channels != latent_channels:
             raise ConfigError(
@@ -123,10 +157,13 @@ def build_unet(
         architecture.setdefault("projection_class_embeddings_input_dim", cross_attention_dim)
     with torch.random.fork_rng():
         torch.manual_seed(seed)
-        return UNet2DConditionModel(
+        unet = UNet2DConditionModel(
             sample_size=sample_size,
             in_channels=in_channels,
             out_channels=latent_channels,
             cross_attention_dim=cross_attention_dim,
             **architecture,
         )
+    if zero_init_residuals:
+        zero_residual_branches(unet)
+    return unet
