@@ -56,7 +56,7 @@ def test_the_weighted_x0_loss_is_the_networks_own_error_and_no_noise_means_the_i
     torch.testing.assert_close(edm.clean_estimate(output, x_vp, tiny), x_vp, rtol=1e-4, atol=1e-4)
 
 
-@pytest.mark.parametrize("name", ["euler_ancestral", "euler", "ddim"])
+@pytest.mark.parametrize("name", ["euler_ancestral", "euler", "ddim", "dpm_solver"])
 def test_the_sampler_with_an_oracle_network_returns_the_clean_latent(name):
     """An oracle F (the exact unit-variance target for a known x0) gives back x0 under every scheduler, and the
     latent it is shown is x0 + sigma * noise with the scheduler's own sigma (Euler's VE latents, DDIM's VP ones):
@@ -67,7 +67,7 @@ def test_the_sampler_with_an_oracle_network_returns_the_clean_latent(name):
     noises: list[torch.Tensor] = []
 
     def oracle(model_input: torch.Tensor, t: torch.Tensor, **_: object) -> tuple[torch.Tensor]:
-        if name == "ddim":
+        if name in ("ddim", "dpm_solver"):  # VP latents: the DDPM sigma of the timestep
             sigma = vp_sigma(scheduler.alphas_cumprod, torch.as_tensor(t).reshape(1))
         else:
             sigma = scheduler.sigmas[scheduler.step_index].reshape(1)

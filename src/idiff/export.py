@@ -70,7 +70,7 @@ def export_pipeline(
     if inference.config.get("model_prediction_type") == "sample":
         raise ConfigError(
             f"format=diffusers: diffusers' {type(inference).__name__} cannot take the model's x0 (sample) "
-            "predictions; export with sampler.scheduler=ddim"
+            "predictions; export with sampler.scheduler=ddim or dpm_solver"
         )
     pipeline = StableDiffusionInstructPix2PixPipeline(
         vae=module.codec.vae, text_encoder=module.text_encoder, tokenizer=module.tokenizer,

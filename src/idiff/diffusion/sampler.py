@@ -25,6 +25,8 @@ from idiff.errors import ConfigError
 
 __all__ = ["GuidedSampler", "build_inference_scheduler"]
 
+_VE_SCHEDULERS = (EulerAncestralDiscreteScheduler, EulerDiscreteScheduler)
+
 SCHEDULERS: dict[str, type[SchedulerMixin]] = {
     "euler_ancestral": EulerAncestralDiscreteScheduler,
     "euler": EulerDiscreteScheduler,
@@ -36,13 +38,14 @@ SCHEDULERS: dict[str, type[SchedulerMixin]] = {
 def build_inference_scheduler(name: str, train_scheduler_config: dict) -> SchedulerMixin:
     """An inference scheduler sharing the training scheduler's noise schedule.
 
-    Euler schedulers do not take sample (x0) predictions; for them the scheduler is set to epsilon and
-    :class:`GuidedSampler` converts the model's x0 into epsilon (``eps = (x - x0) / sigma``).
+    diffusers' Euler ancestral scheduler does not take sample (x0) predictions; for the two Euler schedulers (whose
+    latents are ``x0 + sigma * eps``) the scheduler is set to epsilon and :class:`GuidedSampler` converts the model's
+    x0 into epsilon (``eps = (x - x0) / sigma``). DDIM and DPM-Solver take x0 as they are.
     """
     if name not in SCHEDULERS:
         raise ValueError(f"sampler.scheduler: unknown scheduler {name!r}; allowed: {', '.join(SCHEDULERS)}")
     scheduler = SCHEDULERS[name].from_config(train_scheduler_config)
-    if scheduler.config.prediction_type == "sample" and hasattr(scheduler, "sigmas"):
+    if scheduler.config.prediction_type == "sample" and isinstance(scheduler, _VE_SCHEDULERS):
         scheduler = SCHEDULERS[name].from_config(train_scheduler_config, prediction_type="epsilon")
         scheduler.register_to_config(model_prediction_type="sample")
     return scheduler
