@@ -22,7 +22,7 @@ def test_vp_sigma_turns_diffusers_noisy_latents_into_x0_plus_sigma_noise():
     for t in (0, 10, 500, 999):
         timesteps = torch.tensor([t, t])
         noisy = scheduler.add_noise(x0, noise, timesteps)
-        sigma = vp_sigma(scheduler.alphas_cumprod, timesteps)[:, None, None, None]
+        sigma = vp_sigma(scheduler, timesteps)[:, None, None, None]
         torch.testing.assert_close(noisy * (1 + sigma**2).sqrt(), x0 + sigma * noise, rtol=1e-5, atol=1e-5)
 
 
@@ -68,7 +68,7 @@ def test_the_sampler_with_an_oracle_network_returns_the_clean_latent(name):
 
     def oracle(model_input: torch.Tensor, t: torch.Tensor, **_: object) -> tuple[torch.Tensor]:
         if name in ("ddim", "dpm_solver"):  # VP latents: the DDPM sigma of the timestep
-            sigma = vp_sigma(scheduler.alphas_cumprod, torch.as_tensor(t).reshape(1))
+            sigma = vp_sigma(scheduler, torch.as_tensor(t).reshape(1))
         else:
             sigma = scheduler.sigmas[scheduler.step_index].reshape(1)
         c_skip, c_out, c_in = edm.coefficients(sigma)

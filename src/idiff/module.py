@@ -158,7 +158,7 @@ class DiffusionModule(L.LightningModule):
         noisy = self.noise_scheduler.add_noise(target_latents, noise, timesteps)
         unet_input = noisy
         if self.preconditioning is not None:
-            sigma = vp_sigma(self.noise_scheduler.alphas_cumprod, timesteps)
+            sigma = vp_sigma(self.noise_scheduler, timesteps)
             unet_input = self.preconditioning.network_input(noisy, sigma)
         if source_latents is not None:
             source_latents = source_latents * (~random.drop_image).to(source_latents.dtype)[:, None, None, None]

@@ -25,16 +25,17 @@ comes out of the UNet is scaled. Selected by ``model.preconditioning: edm`` with
 from __future__ import annotations
 
 import torch
+from diffusers.schedulers.scheduling_utils import SchedulerMixin
+from diffusers.training_utils import compute_snr
 
 from idiff.errors import ConfigError
 
 __all__ = ["EDMPreconditioning", "build_preconditioning", "vp_sigma"]
 
 
-def vp_sigma(alphas_cumprod: torch.Tensor, timesteps: torch.Tensor) -> torch.Tensor:
-    """The noise level ``sigma = sqrt((1 - a) / a)`` of DDPM timesteps (``a`` = alphas_cumprod[t]), float32."""
-    a = alphas_cumprod.to(timesteps.device)[timesteps.long()].float()
-    return ((1 - a) / a).sqrt()
+def vp_sigma(scheduler: SchedulerMixin, timesteps: torch.Tensor) -> torch.Tensor:
+    """The noise level ``sigma = sqrt((1 - a) / a) = SNR^-1/2`` of a DDPM-family scheduler's timesteps, float32."""
+    return compute_snr(scheduler, timesteps.long()).rsqrt()
 
 
 class EDMPreconditioning:
@@ -56,7 +57,7 @@ class EDMPreconditioning:
         return values.reshape(-1, *([1] * (like.ndim - 1))).to(like.dtype)
 
     def network_input(self, x_vp: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-        """``c_in * x`` for the DDPM latent ``x_vp`` (B, C, h, w) at noise levels ``sigma`` (B,)."""
+        """``c_in * x`` for the DDPM latent ``x_vp`` (B, C, h, w) at noise levels ``sigma`` (B,) or (1,)."""
         _, _, c_in = self.coefficients(sigma)
         scale = self._expand(c_in * (1 + sigma**2).sqrt(), x_vp)  # x = x_vp * sqrt(1 + sigma^2)
         return x_vp * scale
@@ -76,7 +77,7 @@ class EDMPreconditioning:
 def build_preconditioning(model: dict, prediction_type: str) -> EDMPreconditioning | None:
     """``model.preconditioning`` (null or ``edm``, with ``model.sigma_data``) for the configured prediction type."""
     kind = model.get("preconditioning")
-    if kind in (None, "none"):
+    if kind is None:
         return None
     if kind != "edm":
         raise ConfigError(f"model.preconditioning={kind!r}; allowed: null (diffusers' parameterisation), edm")

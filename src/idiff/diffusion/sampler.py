@@ -131,17 +131,17 @@ class GuidedSampler:
         else:
             latents = latents * self.scheduler.init_noise_sigma
         conditioning = unet_conditioning(self.unet, text_cond, mask_cond)
+        x0_as_epsilon = self.scheduler.config.get("model_prediction_type") == "sample"
         for t in timesteps:
             model_input = self.scheduler.scale_model_input(torch.cat([latents] * 3), t)
-            if self.preconditioning is None:
-                prediction = self.unet(torch.cat([model_input, image_cond], 1), t, **conditioning, return_dict=False)[0]
-            else:
-                sigma = self._sigma(t).expand(model_input.shape[0])
-                scaled = self.preconditioning.network_input(model_input, sigma)
-                prediction = self.unet(torch.cat([scaled, image_cond], 1), t, **conditioning, return_dict=False)[0]
+            sigma = self._sigma(t) if x0_as_epsilon or self.preconditioning is not None else None
+            unet_input = model_input
+            if self.preconditioning is not None:
+                unet_input = self.preconditioning.network_input(model_input, sigma)
+            prediction = self.unet(torch.cat([unet_input, image_cond], 1), t, **conditioning, return_dict=False)[0]
+            if self.preconditioning is not None:
                 prediction = self.preconditioning.clean_estimate(prediction, model_input, sigma)
-            if self.scheduler.config.get("model_prediction_type") == "sample":
-                sigma = self.scheduler.sigmas[self.scheduler.step_index]
+            if x0_as_epsilon:
                 prediction = (torch.cat([latents] * 3) - prediction) / sigma
             full, image_only, third = prediction.chunk(3)
             noise_pred = combine_guidance(full, image_only, third, text_scale, image_scale, self.formula)
@@ -149,7 +149,8 @@ class GuidedSampler:
         return latents
 
     def _sigma(self, t: torch.Tensor) -> torch.Tensor:
-        """The noise level of step ``t``: the Euler schedulers' own sigma, else the DDPM one of timestep ``t``."""
-        if self.scheduler.config.get("model_prediction_type") == "sample":
-            return self.scheduler.sigmas[self.scheduler.step_index].reshape(1).float()
-        return vp_sigma(self.scheduler.alphas_cumprod, torch.as_tensor(t).reshape(1))
+        """The noise level (1,) of step ``t``: the Euler schedulers' own sigma (their latents are ``x0 + sigma * eps``),
+        else the DDPM one of timestep ``t`` (DDIM's and DPM-Solver's latents are the DDPM ``x_t``)."""
+        if isinstance(self.scheduler, _VE_SCHEDULERS):
+            return self.scheduler.sigmas[self.scheduler.step_index].reshape(1)
+        return vp_sigma(self.scheduler, torch.as_tensor(t).reshape(1))
