@@ -5,11 +5,15 @@ A fresh ``DiffusionModule`` (the ``fit`` config plus overrides) trains on one ta
 ``--every`` steps its raw weights are scored on the task's first ``--requests`` test requests (tiles), against the
 identity (output = input): the one-step clean estimate (``sampler.num_steps=1``: x0 from pure noise) and, with
 ``--samples``, the 20-step sample. ``--regression-only`` zeroes the noisy latent in training and evaluation (a
-plain regression from the source, to separate the network from the diffusion objective); ``--no-output-norm`` drops
-the UNet's GroupNorm before ``conv_out`` (diffusers' ``conv_norm_out=None``).
+plain regression from the source, to separate the network from the diffusion objective). Two variants of how the
+UNet reads the noisy latent, kept for the measurements in docs/architecture.md: ``--zero-noisy-input`` zeroes the
+``conv_in`` weights of the noisy latent at the start; ``--wiener-input V`` feeds the UNet the Wiener estimate of the
+diffused latent from the noisy one (``sqrt(a) V / (a V + 1 - a)`` times it, ``a`` = alphas_cumprod at the timestep,
+``V`` the diffused latent's variance), so pure noise reaches it as almost zero, in training and sampling.
 
     python bench/restoration_probe.py --task denoise --steps 200 --every 100
     python bench/restoration_probe.py model.preconditioning=edm model.zero_init_residuals=true stage.snr_gamma=null
+    python bench/restoration_probe.py --samples model.output_norm=false model.zero_init_residuals=true
 
 Run from a folder where the task's synthetic data is (or may be written: ``paths.data_dir``). Trailing arguments are
 Hydra overrides of the ``fit`` config.
@@ -77,8 +81,9 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--requests", type=int, default=48)
     parser.add_argument("--regression-only", action="store_true")
-    parser.add_argument("--no-output-norm", action="store_true")
     parser.add_argument("--samples", action="store_true")
+    parser.add_argument("--zero-noisy-input", action="store_true")
+    parser.add_argument("--wiener-input", type=float, default=None)
     parser.add_argument("overrides", nargs="*")
     args = parse_known(parser)
     torch.manual_seed(0)
@@ -88,8 +93,25 @@ def main() -> None:
         if module.preconditioning is not None:
             parser.error("--regression-only trains a plain regression: use it with model.preconditioning=null")
         module.noise_scheduler.add_noise = lambda latents, noise, t: torch.zeros_like(latents)
-    if args.no_output_norm:
-        module.unet.conv_norm_out = None  # diffusers then skips conv_act too
+    if args.zero_noisy_input:
+        with torch.no_grad():
+            module.unet.conv_in.weight[:, : module.codec.latent_channels].zero_()
+    if args.wiener_input is not None:
+        unet, channels, var = module.unet, module.codec.latent_channels, args.wiener_input
+        alphas = module.noise_scheduler.alphas_cumprod
+        forward = unet.forward
+
+        def wiener_forward(sample, timestep, *a, **k):
+            t = torch.as_tensor(timestep, dtype=torch.float32).reshape(-1)
+            lo = t.floor().long().clamp(0, len(alphas) - 1)
+            hi = (lo + 1).clamp(max=len(alphas) - 1)
+            frac = t - lo
+            a_t = (alphas[lo] * (1 - frac) + alphas[hi] * frac).to(sample.dtype)
+            gain = (a_t.sqrt() * var / (a_t * var + 1 - a_t))[:, None, None, None]
+            sample = torch.cat([sample[:, :channels] * gain, sample[:, channels:]], 1)
+            return forward(sample, timestep, *a, **k)
+
+        unet.forward = wiener_forward
     task = build_task(args.task, cfg, resolution=cfg.model.resolution)
     dataset, requests = task.train_dataset(), task.test_requests()[: args.requests]
     stage = cfg.stage.optimizer

@@ -78,6 +78,13 @@ def test_an_edm_preconditioned_model_is_refused(make_vae_module, tmp_path):
     assert not (tmp_path / "model.safetensors").exists()
 
 
+def test_a_model_without_output_norm_is_refused(make_vae_module, tmp_path):
+    module = make_vae_module("model.output_norm=false")
+    with pytest.raises(ConfigError, match=r"format=original cannot carry this model: model\.output_norm=false"):
+        export_original(module, tmp_path / "model.safetensors")
+    assert not (tmp_path / "model.safetensors").exists()
+
+
 def test_export_verb_writes_a_pipeline_and_an_original_file(vae_module, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     ckpt = export_weights(vae_module, tmp_path / "vae.safetensors", half=False)

@@ -1,4 +1,5 @@
-"""EDM preconditioning (``model.preconditioning=edm``) and the LDM / ADM zero initialisation of the UNet."""
+"""EDM preconditioning (``model.preconditioning=edm``), the LDM / ADM zero initialisation of the UNet and the UNet
+without its output GroupNorm (``model.output_norm=false``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from diffusers import DDPMScheduler
 
 from idiff.diffusion.preconditioning import EDMPreconditioning, build_preconditioning, vp_sigma
 from idiff.diffusion.sampler import GuidedSampler, build_inference_scheduler
-from idiff.diffusion.unet import build_unet, zero_residual_branches
+from idiff.diffusion.unet import build_unet, drop_output_norm, zero_residual_branches
 from idiff.errors import ConfigError
 
 SCHEDULE = {"num_train_timesteps": 1000, "beta_start": 0.00085, "beta_end": 0.012, "beta_schedule": "scaled_linear",
@@ -100,11 +101,13 @@ def test_bad_preconditioning_settings_name_the_keys(make_module):
     assert build_preconditioning({"preconditioning": None}, "epsilon") is None
 
 
+ARCHITECTURE = {"block_out_channels": [32, 32], "norm_num_groups": 8, "attention_head_dim": 8, "layers_per_block": 1,
+                "down_block_types": ["CrossAttnDownBlock2D", "DownBlock2D"],
+                "up_block_types": ["UpBlock2D", "CrossAttnUpBlock2D"]}
+
+
 def test_zero_initialised_unet_starts_at_zero_and_still_learns():
-    architecture = {"block_out_channels": [32, 32], "norm_num_groups": 8, "attention_head_dim": 8,
-                    "layers_per_block": 1, "down_block_types": ["CrossAttnDownBlock2D", "DownBlock2D"],
-                    "up_block_types": ["UpBlock2D", "CrossAttnUpBlock2D"]}
-    unet = build_unet(4, 16, 8, architecture=architecture, seed=0)
+    unet = build_unet(4, 16, 8, architecture=ARCHITECTURE, seed=0)
     generator = torch.Generator().manual_seed(5)
     sample, text = torch.randn(2, 8, 8, 8, generator=generator), torch.randn(2, 77, 16, generator=generator)
     assert unet(sample, torch.tensor([3, 700]), text).sample.abs().max() > 0
@@ -122,3 +125,51 @@ def test_zero_initialised_unet_starts_at_zero_and_still_learns():
 def test_zero_initialisation_refuses_pretrained_weights(tmp_path):
     with pytest.raises(ConfigError, match=r"model\.zero_init_residuals=true.*pretrained_path"):
         build_unet(4, 16, 8, pretrained_path=tmp_path, zero_init_residuals=True)
+
+
+def _last_block_and_output(unet, sample, text):
+    seen = {}
+    handle = unet.up_blocks[-1].register_forward_hook(lambda _m, _i, out: seen.update(features=out))
+    output = unet(sample, torch.tensor([3, 700]), text).sample
+    handle.remove()
+    return seen["features"], output
+
+
+def test_without_output_norm_conv_out_reads_the_last_block_as_it_is():
+    generator = torch.Generator().manual_seed(6)
+    sample, text = torch.randn(2, 8, 8, 8, generator=generator), torch.randn(2, 77, 16, generator=generator)
+    plain = build_unet(4, 16, 8, architecture=ARCHITECTURE, seed=0)
+    features, output = _last_block_and_output(plain, sample, text)
+    # diffusers' default: GroupNorm + SiLU in front of conv_out
+    torch.testing.assert_close(plain.conv_out(plain.conv_act(plain.conv_norm_out(features))), output)
+    without = build_unet(4, 16, 8, architecture=ARCHITECTURE, seed=0, output_norm=False)
+    assert without.conv_norm_out is None and without.conv_act is None
+    features_w, output_w = _last_block_and_output(without, sample, text)
+    torch.testing.assert_close(features_w, features)  # the same weights up to the output
+    torch.testing.assert_close(output_w, without.conv_out(features_w))
+    assert "conv_norm_out.weight" not in without.state_dict()
+    assert drop_output_norm(plain).conv_norm_out is None
+
+
+def test_dropping_the_output_norm_refuses_pretrained_weights(tmp_path):
+    with pytest.raises(ConfigError, match=r"model\.output_norm=false.*pretrained_path"):
+        build_unet(4, 16, 8, pretrained_path=tmp_path, output_norm=False)
+
+
+def test_a_module_without_output_norm_round_trips_through_its_checkpoint(make_module, tmp_path):
+    from idiff.checkpoints import export_weights, load_module
+
+    module = make_module("model.output_norm=false", "model.zero_init_residuals=true")
+    assert module.unet.conv_norm_out is None
+    assert module.unet.conv_out.weight.abs().max() == 0
+    with torch.no_grad():
+        for parameter in module.unet.parameters():
+            parameter.add_(0.01 * torch.randn(parameter.shape, generator=torch.Generator().manual_seed(3)))
+    loaded = load_module(export_weights(module, tmp_path / "w.safetensors", use_ema=False, half=False))
+    assert loaded.unet.conv_norm_out is None
+    generator = torch.Generator().manual_seed(7)
+    config = module.unet.config
+    sample = torch.randn(2, config.in_channels, config.sample_size, config.sample_size, generator=generator)
+    text = torch.randn(2, 77, config.cross_attention_dim, generator=generator)
+    timesteps = torch.tensor([3, 700])
+    torch.testing.assert_close(loaded.unet(sample, timesteps, text).sample, module.unet(sample, timesteps, text).sample)

@@ -85,6 +85,7 @@ class DiffusionModule(L.LightningModule):
             architecture=model.get("unet"),
             seed=seed,
             zero_init_residuals=bool(model.get("zero_init_residuals", False)),
+            output_norm=bool(model.get("output_norm", True)),
         )
         if stage.get("gradient_checkpointing", False):
             self.unet.enable_gradient_checkpointing()

@@ -17,7 +17,14 @@ from torch import nn
 from idiff.errors import ConfigError
 from idiff.pretrained import PretrainedSource, as_pretrained_source
 
-__all__ = ["build_unet", "speed_up_unet", "unet_conditioning", "widen_conv_in", "zero_residual_branches"]
+__all__ = [
+    "build_unet",
+    "drop_output_norm",
+    "speed_up_unet",
+    "unet_conditioning",
+    "widen_conv_in",
+    "zero_residual_branches",
+]
 
 
 def unet_conditioning(
@@ -112,6 +119,21 @@ def zero_residual_branches(unet: UNet2DConditionModel) -> int:
     return len(layers)
 
 
+def drop_output_norm(unet: UNet2DConditionModel) -> UNet2DConditionModel:
+    """Remove the GroupNorm and SiLU in front of ``conv_out`` (diffusers skips both when ``conv_norm_out`` is None).
+
+    A GroupNorm there divides each image's features by their own spread, so the output convolution sees every image
+    at one scale and must learn the scale of its answer (the noise level of a denoise source, the size of an edit)
+    back from elsewhere; with the residual objective that answer is small and image-dependent. Without the norm,
+    ``conv_out`` reads the last block's residual stream as it is. Measured on the tiny model in docs/architecture.md
+    ("Restoration in the default"). The UNet's config keeps ``norm_num_groups`` (its blocks still use it), so the
+    change lives in ``model.output_norm`` and a checkpoint rebuilt from its hyper-parameters gets it back.
+    """
+    unet.conv_norm_out = None
+    unet.conv_act = None
+    return unet
+
+
 def build_unet(
     latent_channels: int,
     cross_attention_dim: int,
@@ -121,6 +143,7 @@ def build_unet(
     seed: int = 0,
     in_channels: int | None = None,
     zero_init_residuals: bool = False,
+    output_norm: bool = True,
 ) -> UNet2DConditionModel:
     """The editing UNet: ``2 * latent_channels`` inputs (noisy target + source latent), ``latent_channels`` out.
 
@@ -131,6 +154,8 @@ def build_unet(
     ``in_channels=latent_channels`` asks for a text-to-image UNet instead (stage 1, pretraining adaptation).
     ``zero_init_residuals`` (``model.zero_init_residuals``) initialises a random UNet as LDM / ADM do
     (:func:`zero_residual_branches`); it is an error with pretrained weights, which it would erase.
+    ``output_norm=False`` (``model.output_norm``) builds it without the GroupNorm + SiLU in front of ``conv_out``
+    (:func:`drop_output_norm`), also for UNets built from scratch only.
     """
     in_channels = in_channels or 2 * latent_channels
     source = as_pretrained_source(pretrained_path)
@@ -139,6 +164,11 @@ def build_unet(
             raise ConfigError(
                 "model.zero_init_residuals=true initialises a UNet built from scratch, but model.pretrained_path "
                 "loads one; set model.zero_init_residuals=false"
+            )
+        if not output_norm:
+            raise ConfigError(
+                "model.output_norm=false builds a UNet without its output GroupNorm, but model.pretrained_path "
+                "loads one trained with it; set model.output_norm=true"
             )
         unet = source.load("unet", UNet2DConditionModel)
         if unet.config.out_channels != latent_channels:
@@ -166,4 +196,6 @@ def build_unet(
         )
     if zero_init_residuals:
         zero_residual_branches(unet)
+    if not output_norm:
+        drop_output_norm(unet)
     return unet
