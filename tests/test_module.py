@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
 from diffusers import UNet2DConditionModel
@@ -159,6 +161,17 @@ def test_residual_scale_scales_the_diffused_edit_and_generation_undoes_it(make_m
 def test_residual_scale_must_be_positive(make_module):
     with pytest.raises(ConfigError, match="model.residual_scale=0.0"):
         make_module("model.residual_scale=0")
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [("model.output_norm=maybe", "model.output_norm='maybe'"), ("model.residual=1", "model.residual=1"),
+     ("stage.train_text_encoder=yes please", "stage.train_text_encoder='yes please'")],
+)
+def test_a_switch_that_is_not_true_or_false_names_its_key(make_module, override, message):
+    # bool() would take any of these as true and run silently with the opposite of what was meant
+    with pytest.raises(ConfigError, match=f"^{re.escape(message)}: must be true or false$"):
+        make_module(override)
 
 
 @pytest.mark.parametrize("residual", [True, False])

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "DataError", "IdiffError", "PluginError", "TrainingError"]
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["ConfigError", "DataError", "IdiffError", "PluginError", "TrainingError", "config_flag"]
 
 
 class IdiffError(Exception):
@@ -23,3 +26,16 @@ class PluginError(IdiffError):
 
 class TrainingError(IdiffError):
     """Training cannot go on (e.g. a non-finite loss): names the step and the batch."""
+
+
+def config_flag(section: Mapping[str, Any], name: str, group: str, default: bool) -> bool:
+    """The boolean ``section[name]`` (``default`` when absent), or a :class:`ConfigError` naming ``group.name``.
+
+    Hydra parses ``key=maybe`` as the string ``"maybe"``, which ``bool()`` would silently take as true.
+    """
+    value = section.get(name, default)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise ConfigError(f"{group}.{name}={value!r}: must be true or false")
+    return value

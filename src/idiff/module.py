@@ -32,7 +32,7 @@ from idiff.diffusion.preconditioning import build_preconditioning, vp_sigma
 from idiff.diffusion.sampler import GuidedSampler, build_inference_scheduler
 from idiff.diffusion.training_noise import training_draws
 from idiff.diffusion.unet import build_unet, speed_up_unet, unet_conditioning
-from idiff.errors import ConfigError, TrainingError
+from idiff.errors import ConfigError, TrainingError, config_flag
 from idiff.pretrained import PretrainedSource
 from idiff.text import build_text_encoder, build_tokenizer, encode_instructions, instruction_mask
 
@@ -73,9 +73,9 @@ class DiffusionModule(L.LightningModule):
         self.codec = build_codec(pretrained_path=pretrained, **model["codec"])
         self.tokenizer = build_tokenizer(pretrained)
         self.text_encoder = build_text_encoder(pretrained, seed=seed, **model.get("text_encoder", {}))
-        self.train_text_encoder = bool(stage.get("train_text_encoder", False))
+        self.train_text_encoder = config_flag(stage, "train_text_encoder", "stage", False)
         self.text_encoder.requires_grad_(self.train_text_encoder)
-        self.text_to_image = bool(stage.get("text_to_image", False))
+        self.text_to_image = config_flag(stage, "text_to_image", "stage", False)
         self.unet = build_unet(
             in_channels=self.codec.latent_channels * (1 if self.text_to_image else 2),
             latent_channels=self.codec.latent_channels,
@@ -84,10 +84,10 @@ class DiffusionModule(L.LightningModule):
             pretrained_path=pretrained,
             architecture=model.get("unet"),
             seed=seed,
-            zero_init_residuals=bool(model.get("zero_init_residuals", False)),
-            output_norm=bool(model.get("output_norm", True)),
+            zero_init_residuals=config_flag(model, "zero_init_residuals", "model", False),
+            output_norm=config_flag(model, "output_norm", "model", True),
         )
-        if stage.get("gradient_checkpointing", False):
+        if config_flag(stage, "gradient_checkpointing", "stage", False):
             self.unet.enable_gradient_checkpointing()
         speed_up_unet(self.unet, model.get("channels_last", False), model.get("compile", False))
         self.noise_scheduler = DDPMScheduler(**model["noise_schedule"])
@@ -99,11 +99,11 @@ class DiffusionModule(L.LightningModule):
             )
         self.dropout = ConditioningDropout(**stage["dropout"])
         self.ema = LerpEMA(self.unet.parameters(), decay=stage["ema_decay"]) if stage.get("ema_decay") else None
-        self.residual = bool(model.get("residual", False)) and not self.text_to_image
+        self.residual = config_flag(model, "residual", "model", False) and not self.text_to_image
         self.residual_scale = float(model.get("residual_scale", 1.0))
         if self.residual_scale <= 0:
             raise ConfigError(f"model.residual_scale={self.residual_scale}: must be > 0 (1.0: the edit as it is)")
-        self.mask_padding = bool(model.get("mask_padding", False))
+        self.mask_padding = config_flag(model, "mask_padding", "model", False)
         self._null_text: torch.Tensor | None = None
 
     # ----------------------------------------------------------------------------------------------- conditioning

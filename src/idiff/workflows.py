@@ -31,6 +31,7 @@ from idiff.evaluation import TaskEvaluation
 from idiff.files import atomic_write_bytes
 from idiff.module import DiffusionModule
 from idiff.preflight import check_free_space, check_resolution, check_writable, checkpoint_bytes
+from idiff.progress import StepBoundedProgressBar
 from idiff.stages import mixture_tasks, stage_trainer_arguments, training_data
 from idiff.strategies import check_strategy
 from idiff.tasks.api import Task
@@ -46,7 +47,15 @@ def _plain(node: Any) -> Any:
 
 def _trainer(cfg: DictConfig, run_dir: Path, **overrides: Any) -> L.Trainer:
     """The configured Trainer; ``overrides`` are objects (callbacks, loggers) or plain trainer arguments."""
+    if cfg.trainer.get("enable_progress_bar", True) and _rich_available():
+        overrides["callbacks"] = [*overrides.get("callbacks", []), StepBoundedProgressBar()]
     return hydra.utils.instantiate(cfg.trainer, default_root_dir=str(run_dir), _convert_="all", **overrides)
+
+
+def _rich_available() -> bool:
+    from lightning.pytorch.utilities.imports import _RICH_AVAILABLE
+
+    return bool(_RICH_AVAILABLE)
 
 
 def _check_resolution(cfg: DictConfig, module: DiffusionModule) -> None:
@@ -90,7 +99,8 @@ def fit(cfg: DictConfig, run_dir: Path, registry: TaskRegistry | None = None) ->
     started = time.perf_counter()
     trainer.fit(module, datamodule=datamodule, ckpt_path=ckpt_path)
     last = run_dir / "checkpoints" / "last.ckpt"
-    trainer.save_checkpoint(last)  # every rank: Lightning writes on rank 0 behind a barrier
+    # every rank: Lightning writes on rank 0 behind a barrier; a whole checkpoint (optimizer, loops), so resume= works
+    trainer.save_checkpoint(last, weights_only=False)
     if trainer.is_global_zero:
         print(f"fit: {trainer.global_step} steps in {time.perf_counter() - started:.0f} s; checkpoint {last}")
         _report_skips(datamodule.tasks, run_dir)
