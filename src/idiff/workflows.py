@@ -6,6 +6,7 @@ Each takes a composed config and a run directory, so tests call them without Hyd
 
 from __future__ import annotations
 
+import importlib.util
 import time
 import warnings
 from collections.abc import Mapping
@@ -47,15 +48,9 @@ def _plain(node: Any) -> Any:
 
 def _trainer(cfg: DictConfig, run_dir: Path, **overrides: Any) -> L.Trainer:
     """The configured Trainer; ``overrides`` are objects (callbacks, loggers) or plain trainer arguments."""
-    if cfg.trainer.get("enable_progress_bar", True) and _rich_available():
+    if cfg.trainer.get("enable_progress_bar", True) and importlib.util.find_spec("rich") is not None:
         overrides["callbacks"] = [*overrides.get("callbacks", []), StepBoundedProgressBar()]
     return hydra.utils.instantiate(cfg.trainer, default_root_dir=str(run_dir), _convert_="all", **overrides)
-
-
-def _rich_available() -> bool:
-    from lightning.pytorch.utilities.imports import _RICH_AVAILABLE
-
-    return bool(_RICH_AVAILABLE)
 
 
 def _check_resolution(cfg: DictConfig, module: DiffusionModule) -> None:
