@@ -26,10 +26,9 @@ class StepBoundedProgressBar(RichProgressBar):
     """:class:`~lightning.pytorch.callbacks.RichProgressBar` that names the last epoch of a step-bounded run."""
 
     def _get_train_description(self, current_epoch: int) -> str:
-        description = super()._get_train_description(current_epoch)
         trainer = self.trainer
         if trainer.max_epochs not in (None, -1):
-            return description
+            return super()._get_train_description(current_epoch)
         last = last_epoch(trainer.max_steps, trainer.num_training_batches, trainer.accumulate_grad_batches)
         if last is None:
             return f"Epoch {current_epoch}"

@@ -160,15 +160,12 @@ def build_unet(
     in_channels = in_channels or 2 * latent_channels
     source = as_pretrained_source(pretrained_path)
     if source is not None:
-        if zero_init_residuals:
+        scratch_only = [setting for setting, chosen in (("model.zero_init_residuals=true", zero_init_residuals),
+                                                        ("model.output_norm=false", not output_norm)) if chosen]
+        if scratch_only:
             raise ConfigError(
-                "model.zero_init_residuals=true initialises a UNet built from scratch, but model.pretrained_path "
-                "loads one; set model.zero_init_residuals=false"
-            )
-        if not output_norm:
-            raise ConfigError(
-                "model.output_norm=false builds a UNet without its output GroupNorm, but model.pretrained_path "
-                "loads one trained with it; set model.output_norm=true"
+                f"{' and '.join(scratch_only)}: for a UNet built from scratch, but model.pretrained_path loads a "
+                "trained one; keep model.zero_init_residuals=false and model.output_norm=true with it"
             )
         unet = source.load("unet", UNet2DConditionModel)
         if unet.config.out_channels != latent_channels:
