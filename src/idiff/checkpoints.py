@@ -88,10 +88,19 @@ def ema_unet(module: DiffusionModule, use_ema: bool = True) -> UNet2DConditionMo
     return unet
 
 
-def export_weights(module: DiffusionModule, path: str | Path, use_ema: bool = True, half: bool = True) -> Path:
-    """Write the module's weights (EMA UNet when ``use_ema``) and hyper-parameters as one safetensors file."""
+def ema_state_dict(module: DiffusionModule, use_ema: bool = True) -> dict[str, torch.Tensor]:
+    """The module's state dict with the EMA's weights for what it averages (the UNet, ``model.source_filter``)."""
     state = dict(module.state_dict())
-    state.update({f"unet.{k}": v for k, v in ema_unet(module, use_ema).state_dict().items()})
+    if not use_ema or module.ema is None:
+        return state
+    names = {id(p): name for name, p in module.named_parameters()}
+    averaged = zip(module.ema_parameters(), module.ema.shadow_params, strict=True)
+    return state | {names[id(p)]: shadow.detach().clone() for p, shadow in averaged}
+
+
+def export_weights(module: DiffusionModule, path: str | Path, use_ema: bool = True, half: bool = True) -> Path:
+    """Write the module's weights (the EMA's when ``use_ema``) and hyper-parameters as one safetensors file."""
+    state = ema_state_dict(module, use_ema)
     state = {k: v.detach().cpu().contiguous() for k, v in state.items()}
     if half:
         state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
@@ -144,7 +153,7 @@ def init_weights(module: DiffusionModule, path: str | Path) -> None:
         first = str(err).strip().splitlines()[0]
         raise ConfigError(f"init_weights={path}: weights do not fit the configured model ({first})") from err
     if module.ema is not None:
-        module.ema = type(module.ema)(module.unet.parameters(), decay=module.ema.decay)
+        module.ema = type(module.ema)(module.ema_parameters(), decay=module.ema.decay)
 
 
 def main(argv: list[str] | None = None) -> None:

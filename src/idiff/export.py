@@ -48,6 +48,8 @@ def interchange_problems(module: DiffusionModule) -> list[str]:
         problems.append("model.preconditioning=edm scales the UNet's input and output, which SD pipelines do not")
     if module.unet.conv_norm_out is None:
         problems.append("model.output_norm=false drops the UNet's output GroupNorm, which diffusers' config cannot say")
+    if module.source_filter is not None:
+        problems.append("model.source_filter adds a filter of the source to the edit, which SD pipelines do not")
     if module.mask_padding:
         problems.append("model.mask_padding=true masks cross-attention, which SD pipelines do not")
     if module.unet.config.class_embed_type is not None:

@@ -24,12 +24,14 @@ import torch
 import torch.nn.functional as F
 from diffusers import DDPMScheduler
 from diffusers.training_utils import compute_snr
+from torch import nn
 
 from idiff.codecs import build_codec
 from idiff.diffusion.conditioning import ConditioningDropout
 from idiff.diffusion.ema import LerpEMA
 from idiff.diffusion.preconditioning import build_preconditioning, vp_sigma
 from idiff.diffusion.sampler import GuidedSampler, build_inference_scheduler
+from idiff.diffusion.source_filter import build_source_filter
 from idiff.diffusion.training_noise import training_draws
 from idiff.diffusion.unet import build_unet, speed_up_unet, unet_conditioning
 from idiff.errors import ConfigError, TrainingError, config_flag
@@ -98,13 +100,22 @@ class DiffusionModule(L.LightningModule):
                 "(EDM's own is 1 / c_out^2); set stage.snr_gamma=null, or model.preconditioning=null"
             )
         self.dropout = ConditioningDropout(**stage["dropout"])
-        self.ema = LerpEMA(self.unet.parameters(), decay=stage["ema_decay"]) if stage.get("ema_decay") else None
+        self.source_filter = build_source_filter(
+            model, self.codec, self.text_encoder.config.hidden_size, self.noise_scheduler.config.prediction_type
+        )
+        self.ema = LerpEMA(self.ema_parameters(), decay=stage["ema_decay"]) if stage.get("ema_decay") else None
         self.residual = config_flag(model, "residual", "model", False) and not self.text_to_image
         self.residual_scale = float(model.get("residual_scale", 1.0))
         if self.residual_scale <= 0:
             raise ConfigError(f"model.residual_scale={self.residual_scale}: must be > 0 (1.0: the edit as it is)")
         self.mask_padding = config_flag(model, "mask_padding", "model", False)
         self._null_text: torch.Tensor | None = None
+
+    def ema_parameters(self) -> list[nn.Parameter]:
+        """What the EMA averages: the UNet's parameters first (so copying the EMA into the UNet alone, as
+        ``idiff.checkpoints.ema_unet`` does, takes their prefix), then those of ``model.source_filter`` if any."""
+        extra = [] if self.source_filter is None else list(self.source_filter.parameters())
+        return [*self.unet.parameters(), *extra]
 
     # ----------------------------------------------------------------------------------------------- conditioning
     def to_diffused(self, target_latents: torch.Tensor, source_latents: torch.Tensor | None) -> torch.Tensor:
@@ -165,6 +176,8 @@ class DiffusionModule(L.LightningModule):
             source_latents = source_latents * (~random.drop_image).to(source_latents.dtype)[:, None, None, None]
             unet_input = torch.cat([unet_input, source_latents], 1)
         prediction = self.unet(unet_input, timesteps, **unet_conditioning(self.unet, text, mask)).sample
+        if self.source_filter is not None:
+            prediction = prediction + self.residual_scale * self.source_filter(source_latents, text)
         if self.preconditioning is not None:
             prediction = self.preconditioning.clean_estimate(prediction, noisy, sigma)
         match self.noise_scheduler.config.prediction_type:
@@ -203,7 +216,7 @@ class DiffusionModule(L.LightningModule):
         # The EMA follows each optimizer step here, not in on_train_batch_end: callbacks' on_train_batch_end (the
         # step checkpoint) runs before the module's, and a checkpoint must hold the EMA of the weights it holds.
         if self.ema is not None:
-            self.ema.step(self.unet.parameters())
+            self.ema.step(self.ema_parameters())
 
     def on_fit_start(self) -> None:
         if self.ema is not None:
@@ -228,7 +241,7 @@ class DiffusionModule(L.LightningModule):
     def use_ema_weights(self) -> None:
         """Copy the EMA weights into the UNet (for generation after training)."""
         if self.ema is not None:
-            self.ema.copy_to(self.unet.parameters())
+            self.ema.copy_to(self.ema_parameters())
 
     # ------------------------------------------------------------------------------------------------- generation
     @torch.no_grad()
@@ -253,7 +266,7 @@ class DiffusionModule(L.LightningModule):
         scheduler = build_inference_scheduler(config["scheduler"], self.noise_scheduler.config)
         sampler = GuidedSampler(
             self.unet, scheduler, config["formula"], config["num_steps"], float(config.get("strength", 1.0)),
-            self.preconditioning,
+            self.preconditioning, self.source_filter, self.residual_scale,
         )
         source_latents = self.codec.encode_source(sources)
         unchanged = None  # strength < 1 starts from what the diffusion generates for "no change"

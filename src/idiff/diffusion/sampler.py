@@ -20,6 +20,7 @@ from diffusers.utils.torch_utils import randn_tensor
 
 from idiff.diffusion.guidance import GuidanceFormula, combine_guidance, guidance_conditions
 from idiff.diffusion.preconditioning import EDMPreconditioning, vp_sigma
+from idiff.diffusion.source_filter import SourceFilter
 from idiff.diffusion.unet import unet_conditioning
 from idiff.errors import ConfigError
 
@@ -63,6 +64,8 @@ class GuidedSampler:
             (what the diffusion generates for "change nothing") noised to that level, and run the last
             ``int(num_steps * strength)`` steps; 1.0 (the default, the paper's sampling) starts from pure noise.
         preconditioning: EDM scaling of the UNet's input and output (``model.preconditioning``), or None.
+        source_filter: the instruction's filter of the source (``model.source_filter``), added to the UNet's x0
+            prediction times ``residual_scale``, or None.
     """
 
     def __init__(
@@ -73,6 +76,8 @@ class GuidedSampler:
         num_steps: int,
         strength: float = 1.0,
         preconditioning: EDMPreconditioning | None = None,
+        source_filter: SourceFilter | None = None,
+        residual_scale: float = 1.0,
     ) -> None:
         if not 0.0 < strength <= 1.0:
             raise ConfigError(f"sampler.strength={strength}: must be in (0, 1] (1.0: start from pure noise)")
@@ -82,6 +87,7 @@ class GuidedSampler:
         self.num_steps = num_steps
         self.strength = strength
         self.preconditioning = preconditioning
+        self.source_filter, self.residual_scale = source_filter, residual_scale
         self.conditions = guidance_conditions(formula)
 
     @torch.no_grad()
@@ -139,6 +145,8 @@ class GuidedSampler:
             if self.preconditioning is not None:
                 unet_input = self.preconditioning.network_input(model_input, sigma)
             prediction = self.unet(torch.cat([unet_input, image_cond], 1), t, **conditioning, return_dict=False)[0]
+            if self.source_filter is not None:
+                prediction = prediction + self.residual_scale * self.source_filter(image_cond, text_cond)
             if self.preconditioning is not None:
                 prediction = self.preconditioning.clean_estimate(prediction, model_input, sigma)
             if x0_as_epsilon:
