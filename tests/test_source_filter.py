@@ -27,10 +27,10 @@ def test_each_image_gets_the_filter_its_own_instruction_predicts():
     source_filter = random_filter()
     generator = torch.Generator().manual_seed(1)
     pixels = torch.rand(3, 3, 16, 16, generator=generator) * 2 - 1
-    text = torch.randn(3, 7, 16, generator=generator)
-    edit = F.pixel_shuffle(source_filter(F.pixel_unshuffle(pixels, 4), text), 4)
+    pooled = torch.randn(3, 16, generator=generator)
+    edit = F.pixel_shuffle(source_filter(F.pixel_unshuffle(pixels, 4), pooled), 4)
     for i in range(3):
-        kernel = source_filter.weights(F.layer_norm(text[i].mean(0), (16,))).view(3, 3, 3, 3)
+        kernel = source_filter.weights(F.layer_norm(pooled[i], (16,))).view(3, 3, 3, 3)
         expected = F.conv2d(F.pad(pixels[i : i + 1], [1, 1, 1, 1], mode="replicate"), kernel)
         torch.testing.assert_close(edit[i : i + 1], expected, rtol=1e-5, atol=1e-5)
 
@@ -38,7 +38,7 @@ def test_each_image_gets_the_filter_its_own_instruction_predicts():
 def test_a_delta_kernel_returns_the_source_and_a_new_filter_returns_no_edit():
     source_filter = SourceFilter(text_dim=16, factor=4, kernel_size=5)
     latents = torch.rand(2, 48, 4, 4) * 2 - 1
-    text = torch.randn(2, 77, 16)
+    text = torch.randn(2, 16)
     assert source_filter(latents, text).abs().max().item() == 0.0  # zero-initialised: the model starts as its UNet
     delta = torch.zeros(3, 3, 5, 5)
     delta[range(3), range(3), 2, 2] = 1.0
@@ -47,13 +47,26 @@ def test_a_delta_kernel_returns_the_source_and_a_new_filter_returns_no_edit():
     torch.testing.assert_close(source_filter(latents, text), latents)
 
 
+def test_the_pooled_instruction_is_the_mean_of_its_own_tokens_not_the_padding(make_module):
+    module = make_module()
+    instructions = ["Denoise this photo.", "Sharpen this blurry image, please."]
+    text = module.encode_text(instructions)
+    pooled = module.pooled_instructions(instructions, text)
+    lengths = [len(module.tokenizer(i).input_ids) for i in instructions]  # start, words, end token
+    for row, n in enumerate(lengths):
+        torch.testing.assert_close(pooled[row], text[row, :n].mean(0))
+    dropped = module.pooled_instructions(instructions, text, torch.tensor([True, False]))
+    torch.testing.assert_close(dropped[0], text[0, :2].mean(0))  # the empty instruction: start and end token
+    torch.testing.assert_close(dropped[1], pooled[1])
+
+
 def test_fitting_the_filter_alone_learns_a_blur():
     # a few Adam steps on "edit = blur(source) - source" for one instruction: the predicted filter becomes that blur
     torch.manual_seed(0)
     source_filter = SourceFilter(text_dim=8, factor=2, kernel_size=3)
     blur = torch.tensor([1.0, 2.0, 1.0])
     blur = (blur[:, None] * blur[None, :] / 16).expand(3, 1, 3, 3)
-    text = torch.randn(1, 5, 8).expand(8, 5, 8)
+    text = torch.randn(1, 8).expand(8, 8)
     optimizer = torch.optim.Adam(source_filter.parameters(), lr=0.02)
     losses = []
     for _ in range(150):

@@ -31,7 +31,7 @@ from idiff.diffusion.conditioning import ConditioningDropout
 from idiff.diffusion.ema import LerpEMA
 from idiff.diffusion.preconditioning import build_preconditioning, vp_sigma
 from idiff.diffusion.sampler import GuidedSampler, build_inference_scheduler
-from idiff.diffusion.source_filter import build_source_filter
+from idiff.diffusion.source_filter import SourceFilter, build_source_filter
 from idiff.diffusion.training_noise import training_draws
 from idiff.diffusion.unet import build_unet, speed_up_unet, unet_conditioning
 from idiff.errors import ConfigError, TrainingError, config_flag
@@ -138,6 +138,16 @@ class DiffusionModule(L.LightningModule):
         """Cross-attention mask of the instructions' own tokens with ``model.mask_padding``, else None."""
         return instruction_mask(self.tokenizer, instructions, self.device) if self.mask_padding else None
 
+    def pooled_instructions(
+        self, instructions: list[str], text: torch.Tensor, dropped: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """What ``model.source_filter`` reads: the mean of each instruction's own token states (B, D); where
+        ``dropped`` (B,) is True the empty instruction's (``text`` already holds its states there)."""
+        mask = instruction_mask(self.tokenizer, instructions, self.device)
+        if dropped is not None:
+            mask = torch.where(dropped[:, None], instruction_mask(self.tokenizer, [""], self.device), mask)
+        return SourceFilter.pool(text, mask)
+
     def null_text(self) -> torch.Tensor:
         """Embedding of the empty instruction; cached when the text encoder is frozen."""
         if self.train_text_encoder:
@@ -177,7 +187,8 @@ class DiffusionModule(L.LightningModule):
             unet_input = torch.cat([unet_input, source_latents], 1)
         prediction = self.unet(unet_input, timesteps, **unet_conditioning(self.unet, text, mask)).sample
         if self.source_filter is not None:
-            prediction = prediction + self.residual_scale * self.source_filter(source_latents, text)
+            pooled = self.pooled_instructions(instructions, text, drop_text)
+            prediction = prediction + self.residual_scale * self.source_filter(source_latents, pooled)
         if self.preconditioning is not None:
             prediction = self.preconditioning.clean_estimate(prediction, noisy, sigma)
         match self.noise_scheduler.config.prediction_type:
@@ -272,10 +283,14 @@ class DiffusionModule(L.LightningModule):
         unchanged = None  # strength < 1 starts from what the diffusion generates for "no change"
         if sampler.strength < 1.0:
             unchanged = self.to_diffused(source_latents * self.codec.scaling_factor, source_latents)
+        text, null = self.encode_text(instructions), self.encode_text([""])
+        pooled = None
+        if self.source_filter is not None:
+            pooled = (self.pooled_instructions(instructions, text), self.pooled_instructions([""], null))
         latents = sampler(
             source_latents,
-            self.encode_text(instructions),
-            self.encode_text([""]),
+            text,
+            null,
             text_scale,
             image_scale,
             self.codec.latent_channels,
@@ -283,6 +298,7 @@ class DiffusionModule(L.LightningModule):
             self.text_mask(instructions),
             self.text_mask([""]),
             unchanged,
+            pooled,
         )
         return self.codec.decode(self.from_diffused(latents, source_latents))
 

@@ -103,11 +103,13 @@ class GuidedSampler:
         text_mask: torch.Tensor | None = None,
         null_text_mask: torch.Tensor | None = None,
         init_latents: torch.Tensor | None = None,
+        pooled: tuple[torch.Tensor, torch.Tensor] | None = None,
     ) -> torch.Tensor:
         """Run the reverse process; returns scaled target latents (B, latent_channels, h, w).
 
         ``text_mask`` / ``null_text_mask`` (True = attend) restrict cross-attention to the instructions' own
         tokens; both or neither. ``init_latents`` (zeros if None) is where a run with ``strength`` < 1 starts.
+        ``pooled``: the pooled instructions (B, D) and the empty one's (1, D) that ``source_filter`` reads.
         """
         batch, _, height, width = source_latents.shape
         device, dtype = source_latents.device, source_latents.dtype
@@ -116,6 +118,11 @@ class GuidedSampler:
             [source_latents if use_image else torch.zeros_like(source_latents) for use_image, _ in self.conditions]
         )
         text_cond = torch.cat([text_embeddings if use_text else null_text for _, use_text in self.conditions])
+        if self.source_filter is not None:
+            if pooled is None:
+                raise ValueError("GuidedSampler: a source_filter needs the pooled instructions (pooled=...)")
+            filter_cond = torch.cat([pooled[0] if use_text else pooled[1].expand_as(pooled[0])
+                                     for _, use_text in self.conditions])
         if (text_mask is None) != (null_text_mask is None):
             raise ValueError("GuidedSampler: pass both text_mask and null_text_mask, or neither")
         mask_cond = None
@@ -146,7 +153,7 @@ class GuidedSampler:
                 unet_input = self.preconditioning.network_input(model_input, sigma)
             prediction = self.unet(torch.cat([unet_input, image_cond], 1), t, **conditioning, return_dict=False)[0]
             if self.source_filter is not None:
-                prediction = prediction + self.residual_scale * self.source_filter(image_cond, text_cond)
+                prediction = prediction + self.residual_scale * self.source_filter(image_cond, filter_cond)
             if self.preconditioning is not None:
                 prediction = self.preconditioning.clean_estimate(prediction, model_input, sigma)
             if x0_as_epsilon:

@@ -2,9 +2,10 @@
 
 Dynamic filter networks (Jia et al., NeurIPS 2016) and kernel-prediction denoisers (Bako et al. 2017; Mildenhall et
 al., CVPR 2018) let a network output the weights of a filter that is then applied to its input. Here one small
-linear layer reads the instruction's pooled embedding and outputs a ``k x k`` colour filter (3 -> 3 channels) for
-each image, which is applied to the source *at pixel resolution*; its output is an edit, added to the UNet's x0
-prediction of the (residual) edit. The layer starts at zero, so the model starts as the UNet alone.
+linear layer reads the instruction's pooled embedding (the mean of its own token states) and outputs a ``k x k``
+colour filter (3 -> 3 channels) for each image, which is applied to the source *at pixel resolution*; its output is
+an edit, added to the UNet's x0 prediction of the (residual) edit. The layer starts at zero, so the model starts as
+the UNet alone.
 
 Why (docs/architecture.md, "Restoration in the default"): through the space-to-depth codec of the tiny default a
 pixel filter becomes a different channel map for each of the 16 sub-pixel phases, and the small UNet learns such
@@ -44,11 +45,18 @@ class SourceFilter(nn.Module):
         nn.init.zeros_(self.weights.weight)
         nn.init.zeros_(self.weights.bias)
 
-    def forward(self, source_latents: torch.Tensor, text: torch.Tensor) -> torch.Tensor:
-        """The edit (B, C, h, w) in latent layout for source latents (B, C, h, w) and instruction states (B, L, D)."""
+    @staticmethod
+    def pool(text: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """The instruction's pooled embedding (B, D): the mean of its own token states (``mask``: (B, L), True at
+        the instruction's tokens, :func:`idiff.text.instruction_mask`), not of the padding after them."""
+        weights = mask.to(text.dtype)[..., None]
+        return (text * weights).sum(1) / weights.sum(1).clamp(min=1.0)
+
+    def forward(self, source_latents: torch.Tensor, pooled: torch.Tensor) -> torch.Tensor:
+        """The edit (B, C, h, w) in latent layout for source latents (B, C, h, w) and pooled instructions (B, D)."""
         b, k = source_latents.shape[0], self.kernel_size
         pixels = F.pixel_shuffle(source_latents, self.factor)  # (B, 3, H, W)
-        kernels = self.weights(self.norm(text.mean(dim=1))).view(b * 3, 3, k, k).to(pixels.dtype)
+        kernels = self.weights(self.norm(pooled)).view(b * 3, 3, k, k).to(pixels.dtype)
         padded = F.pad(pixels, [k // 2] * 4, mode="replicate")
         padded = padded.reshape(1, b * 3, *padded.shape[-2:])  # one grouped convolution: each image its own filter
         edit = F.conv2d(padded, kernels, groups=b).view_as(pixels)
