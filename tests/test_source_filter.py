@@ -131,6 +131,7 @@ def test_the_exported_ema_weights_include_the_filters(make_module, tmp_path):
         (["model.residual=false"], "model.residual=true"),
         (["model.noise_schedule.prediction_type=epsilon"], "prediction_type=sample"),
         (["model.preconditioning=edm", "stage.snr_gamma=null"], "model.preconditioning=null"),
+        (["stage=pretrain_adaptation"], "an editing stage"),  # text-to-image: no source to filter
     ],
 )
 def test_settings_the_filter_cannot_work_with_are_one_config_error(make_module, overrides, needs):
@@ -139,14 +140,14 @@ def test_settings_the_filter_cannot_work_with_are_one_config_error(make_module, 
 
 
 def test_the_filter_needs_pixels_an_odd_kernel_and_known_keys():
-    model = {"residual": True, "source_filter": {"kernel_size": 5}}
+    model = {"source_filter": {"kernel_size": 5}}
     with pytest.raises(ConfigError, match="space_to_depth"):
-        build_source_filter(model, object(), 16, "sample")
+        build_source_filter(model, object(), 16, "sample", True)
     with pytest.raises(ConfigError, match="odd"):
-        build_source_filter({**model, "source_filter": {"kernel_size": 4}}, SpaceToDepthCodec(4), 16, "sample")
+        build_source_filter({**model, "source_filter": {"kernel_size": 4}}, SpaceToDepthCodec(4), 16, "sample", True)
     with pytest.raises(ConfigError, match="unknown key"):
-        build_source_filter({**model, "source_filter": {"size": 5}}, SpaceToDepthCodec(4), 16, "sample")
-    assert build_source_filter({"residual": True, "source_filter": None}, SpaceToDepthCodec(4), 16, "sample") is None
+        build_source_filter({**model, "source_filter": {"size": 5}}, SpaceToDepthCodec(4), 16, "sample", True)
+    assert build_source_filter({"source_filter": None}, SpaceToDepthCodec(4), 16, "sample", True) is None
 
 
 def test_export_to_sd_formats_refuses_a_filtered_model(make_module):

@@ -100,11 +100,12 @@ class DiffusionModule(L.LightningModule):
                 "(EDM's own is 1 / c_out^2); set stage.snr_gamma=null, or model.preconditioning=null"
             )
         self.dropout = ConditioningDropout(**stage["dropout"])
+        self.residual = config_flag(model, "residual", "model", False) and not self.text_to_image
         self.source_filter = build_source_filter(
-            model, self.codec, self.text_encoder.config.hidden_size, self.noise_scheduler.config.prediction_type
+            model, self.codec, self.text_encoder.config.hidden_size, self.noise_scheduler.config.prediction_type,
+            self.residual,
         )
         self.ema = LerpEMA(self.ema_parameters(), decay=stage["ema_decay"]) if stage.get("ema_decay") else None
-        self.residual = config_flag(model, "residual", "model", False) and not self.text_to_image
         self.residual_scale = float(model.get("residual_scale", 1.0))
         if self.residual_scale <= 0:
             raise ConfigError(f"model.residual_scale={self.residual_scale}: must be > 0 (1.0: the edit as it is)")

@@ -123,6 +123,7 @@ class GuidedSampler:
                 raise ValueError("GuidedSampler: a source_filter needs the pooled instructions (pooled=...)")
             filter_cond = torch.cat([pooled[0] if use_text else pooled[1].expand_as(pooled[0])
                                      for _, use_text in self.conditions])
+            filter_edit = self.residual_scale * self.source_filter(image_cond, filter_cond)  # the same at every step
         if (text_mask is None) != (null_text_mask is None):
             raise ValueError("GuidedSampler: pass both text_mask and null_text_mask, or neither")
         mask_cond = None
@@ -153,7 +154,7 @@ class GuidedSampler:
                 unet_input = self.preconditioning.network_input(model_input, sigma)
             prediction = self.unet(torch.cat([unet_input, image_cond], 1), t, **conditioning, return_dict=False)[0]
             if self.source_filter is not None:
-                prediction = prediction + self.residual_scale * self.source_filter(image_cond, filter_cond)
+                prediction = prediction + filter_edit
             if self.preconditioning is not None:
                 prediction = self.preconditioning.clean_estimate(prediction, model_input, sigma)
             if x0_as_epsilon:

@@ -63,8 +63,13 @@ class SourceFilter(nn.Module):
         return F.pixel_unshuffle(edit, self.factor)
 
 
-def build_source_filter(model: dict, codec, text_dim: int, prediction_type: str) -> SourceFilter | None:
-    """The ``model.source_filter`` config (null, or ``{kernel_size: 5}``) as a module, or None; checks it applies."""
+def build_source_filter(
+    model: dict, codec, text_dim: int, prediction_type: str, residual: bool
+) -> SourceFilter | None:
+    """The ``model.source_filter`` config (null, or ``{kernel_size: 5}``) as a module, or None; checks it applies.
+
+    ``residual``: whether the model diffuses the edit (``model.residual``, off for a text-to-image stage).
+    """
     options = model.get("source_filter")
     if not options:
         return None
@@ -73,8 +78,8 @@ def build_source_filter(model: dict, codec, text_dim: int, prediction_type: str)
     problems = []
     if not isinstance(codec, SpaceToDepthCodec):
         problems.append("model.codec.kind=space_to_depth (the filter works on pixels)")
-    if not model.get("residual"):
-        problems.append("model.residual=true (the filter's output is an edit)")
+    if not residual:
+        problems.append("model.residual=true and an editing stage (the filter's output is an edit of a source)")
     if prediction_type != "sample":
         problems.append("model.noise_schedule.prediction_type=sample (it is added to the x0 prediction)")
     if model.get("preconditioning"):
