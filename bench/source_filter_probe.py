@@ -40,7 +40,7 @@ from idiff.cli import compose_config
 from idiff.diffusion.source_filter import SourceFilter
 from idiff.module import DiffusionModule
 from idiff.tasks.factory import build_task
-from idiff.text import instruction_mask
+from idiff.text import _tokenize, instruction_mask
 
 MIXTURE = {"denoise": 400, "deblur": 440, "watermark_removal": 200, "editing": 200}  # samples per default epoch
 SCORED = ("denoise", "deblur")
@@ -71,12 +71,12 @@ def main() -> None:
             index = [0 if i in DENOISE_TEMPLATES else 1 if i in DEBLUR_TEMPLATES else 2 if i == "" else 3
                      for i in instructions]
             return F.one_hot(torch.tensor(index), width).float()
-        mask = instruction_mask(module.tokenizer, instructions, module.device)
         if args.reads == "encoder":
+            mask = instruction_mask(module.tokenizer, instructions, module.device)
             return SourceFilter.pool(module.encode_text(instructions), mask)
-        ids = module.tokenizer(instructions, padding="max_length", max_length=mask.shape[1], truncation=True,
-                               return_tensors="pt").input_ids
-        return SourceFilter.pool(module.text_encoder.get_input_embeddings()(ids), mask)
+        tokens = _tokenize(module.tokenizer, instructions)  # the ids and mask the text encoder gets
+        embeddings = module.text_encoder.get_input_embeddings()(tokens.input_ids)
+        return SourceFilter.pool(embeddings, tokens.attention_mask.bool())
 
     def edited(sources: torch.Tensor, instructions: list[str]) -> torch.Tensor:
         latents = module.codec.encode_source(sources)
