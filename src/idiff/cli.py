@@ -17,6 +17,7 @@ from hydra.core.config_store import ConfigStore
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
+from idiff.console import quiet_third_party
 from idiff.errors import IdiffError
 from idiff.preflight import check_writable
 from idiff.tasks.registry import TaskRegistry
@@ -130,6 +131,7 @@ def one_line(err: IdiffError) -> str:
 
 @hydra.main(config_path="pkg://idiff.conf", config_name="config", version_base="1.3")
 def _hydra_main(cfg: DictConfig) -> None:
+    quiet_third_party()
     try:
         _run(cfg, Path(HydraConfig.get().runtime.output_dir))
     except IdiffError as err:

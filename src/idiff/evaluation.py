@@ -24,7 +24,7 @@ from idiff.decoders.learned import AnalyticDecoder, BatchDecoder
 from idiff.files import atomic_write_json, atomic_write_png
 from idiff.tasks.api import EditRequest, Task
 
-__all__ = ["TaskEvaluation", "decoder_table", "image_grid"]
+__all__ = ["TaskEvaluation", "image_grid"]
 
 
 def image_grid(rows: list[list[np.ndarray]], pad: int = 2) -> np.ndarray:
@@ -37,20 +37,6 @@ def image_grid(rows: list[list[np.ndarray]], pad: int = 2) -> np.ndarray:
             y, x = pad + i * (height + pad), pad + j * (width + pad)
             grid[y : y + height, x : x + width] = image
     return grid
-
-
-def decoder_table(metrics: Mapping[str, float], ms_per_image: Mapping[str, float]) -> str:
-    """The decoders' metrics side by side (the first decoder's are unprefixed), and each one's ms per image."""
-    names = list(ms_per_image)
-    rest = tuple(f"{n}/" for n in names[1:])
-    keys = [k for k in metrics if not k.startswith(rest)]
-    width = max(len(k) for k in [*keys, "decode ms / image"]) + 2
-    lines = ["metric".ljust(width) + "".join(n.rjust(12) for n in names)]
-    for key in keys:
-        values = [metrics.get(key if i == 0 else f"{n}/{key}") for i, n in enumerate(names)]
-        lines.append(key.ljust(width) + "".join("-".rjust(12) if v is None else f"{v:12.4f}" for v in values))
-    lines.append("decode ms / image".ljust(width) + "".join(f"{ms_per_image[n]:12.2f}" for n in names))
-    return "\n".join(lines)
 
 
 class TaskEvaluation(Callback):
@@ -142,13 +128,11 @@ class TaskEvaluation(Callback):
         pl_module.log_dict(self.metrics, sync_dist=False)
 
     def write_report(self, samples: dict[int, np.ndarray], predictions: dict[int, Any]) -> None:
-        """metrics.json and grid.png in ``out_dir``; with several decoders, their table on stdout."""
+        """metrics.json and grid.png in ``out_dir`` (the metric table is printed by the caller, idiff.console)."""
         atomic_write_json(self.out_dir / "metrics.json", {
             **self.metadata, "num_requests": len(predictions), "decoders": list(self.decoders),
             "decode_ms_per_image": self.ms_per_image, "metrics": self.metrics,
         })
-        if len(self.decoders) > 1:
-            print(decoder_table(self.metrics, self.ms_per_image))
         rows = []
         for index in sorted(samples)[: self.grid_rows]:
             request = self.requests[index]

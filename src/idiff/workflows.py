@@ -23,6 +23,7 @@ from omegaconf import DictConfig, OmegaConf
 from idiff.batching import describe_batch
 from idiff.checkpoint_io import AtomicCheckpointIO
 from idiff.checkpoints import find_latest_checkpoint, init_weights, load_module, resolve_checkpoint
+from idiff.console import print_metric_table
 from idiff.data.datamodule import RequestDataModule
 from idiff.data.error_policy import report_skips
 from idiff.decoders.learned import evaluation_decoders
@@ -157,8 +158,11 @@ def evaluate(
     trainer = _trainer(cfg, run_dir, callbacks=[evaluation], logger=False, limit_val_batches=None)
     print(f"{command}: {len(requests)} requests of task {cfg.task_name!r} with checkpoint {checkpoint}")
     run = trainer.validate if command == "validate" else trainer.test
-    run(module, datamodule=datamodule, verbose=True)
-    print(f"{command}: metrics, predictions and grid.png written to {run_dir}")
+    run(module, datamodule=datamodule, verbose=False)
+    if trainer.is_global_zero:
+        print_metric_table(evaluation.metrics, f"{command}: {cfg.task_name}, {len(requests)} requests",
+                           list(evaluation.decoders), evaluation.ms_per_image)
+        print(f"{command}: metrics, predictions and grid.png written to {run_dir}")
     _report_skips({cfg.task_name: task}, run_dir)
     return evaluation.metrics
 
