@@ -6,8 +6,10 @@ conditions, concatenate, predict, MSE, backward, clip the gradient norm to 1, Ad
 *same* components (UNet, codec, tokenizer, text encoder, noise scheduler) built from the same config, on the same
 in-memory batches, so only the training machinery differs: ours is the LightningModule as configured (with the
 embedded default: fused AdamW and idiff's one-kernel EMA), the plain loop uses torch's default AdamW and diffusers'
-EMAModel, as the example does. Runs alternate (ours, plain, ours, plain, ...) and
-each reports samples/s over its steps after ``--warmup``; the table gives medians and the ratio ours / plain.
+EMAModel, as the example does. Runs alternate (ours, plain, plain, ours, ours, ...) and
+each reports samples/s over its steps after ``--warmup``; the table gives medians, their ratio ours / plain, and
+the median of the per-repeat ratios (``paired``: each repeat's two runs are neighbours in time, so drift in the
+machine's speed cancels). Which side runs first alternates from repeat to repeat.
 
     python bench/train_step.py --steps 30 --repeats 3                  # the embedded default's model, batch 16
     python bench/train_step.py --steps 30 stage.train_text_encoder=false
@@ -209,8 +211,11 @@ def main() -> None:
     device = torch.device("cuda" if args.accelerator == "gpu" else "cpu")
     data = Batches(8, args.batch, config["model"]["resolution"])
     ours, plain, memory, flops = [], [], {"ours": 0.0, "plain": 0.0}, []
+    sides = [("ours", run_ours, ours), ("plain", run_plain, plain)]
     for r in range(args.repeats):
-        for name, run, results in (("ours", run_ours, ours), ("plain", run_plain, plain)):
+        # alternate which side runs first, so that a machine that slows down (or speeds up) over the run does not
+        # favour one side: ours first in even repeats, the plain loop first in odd ones
+        for name, run, results in sides if r % 2 == 0 else sides[::-1]:
             gc.collect()  # the last run's module, optimizer and trainer (reference cycles) must not count here
             if device.type == "cuda":
                 torch.cuda.empty_cache()
@@ -220,13 +225,14 @@ def main() -> None:
             memory[name] = max(memory[name], peak_memory(device))
         print(f"repeat {r}: ours {ours[-1]:.1f} samples/s, plain loop {plain[-1]:.1f} samples/s", flush=True)
     mo, mp = statistics.median(ours), statistics.median(plain)
+    paired = statistics.median(o / p for o, p in zip(ours, plain, strict=True))
     name, threads = config["model"]["name"], torch.get_num_threads()
     label = {"sd15": "SD-1.5-sized, random weights"}.get(args.shape, name)
-    print("| model | batch | device | ours runs | ours samples/s | plain samples/s | ours / plain |")
-    print("|---|---|---|---|---|---|---|")
+    print("| model | batch | device | ours runs | ours samples/s | plain samples/s | ours / plain | paired |")
+    print("|---|---|---|---|---|---|---|---|")
     where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu, {threads} threads"
     runs = unet_options(config["model"])
-    print(f"| {label} | {args.batch} | {where} | {runs} | {mo:.3g} | {mp:.3g} | {mo / mp:.2f} |")
+    print(f"| {label} | {args.batch} | {where} | {runs} | {mo:.3g} | {mp:.3g} | {mo / mp:.2f} | {paired:.2f} |")
     per_sample = flops[0] / args.batch
     print(f"training FLOPs per sample (counted, forward + backward): {per_sample / 1e12:.3f} TFLOP")
     if device.type == "cuda":
