@@ -3,7 +3,9 @@
 Both get the same components (a copy each: UNet, AutoencoderKL, CLIP text encoder and tokenizer, Euler ancestral
 scheduler), the same steps, batch, guidance scales, seed and the InstructPix2Pix guidance formula, so they must
 produce the same images (the largest pixel difference is printed; tests/test_sampler.py asserts it). Runs
-alternate (ours, pipeline, ours, ...); the table gives the median seconds per image and the ratio ours / pipeline.
+alternate, who goes first changing from repeat to repeat (ours, pipeline, pipeline, ours, ...); the table gives the
+median seconds per image, their ratio ours / pipeline and the median of the per-repeat ratios (``paired``,
+bench/_pairs.py).
 
     python bench/sampling.py --batch 8 --steps 20 --repeats 3
     python bench/sampling.py --repeats 3 model.channels_last=true model.compile=true   # ours only; the pipeline: eager
@@ -21,7 +23,8 @@ import statistics
 import time
 
 import torch
-from _shapes import SHAPES, unet_options  # bench/ is the script's directory
+from _pairs import in_turn, paired_ratio  # bench/ is the script's directory
+from _shapes import SHAPES, unet_options
 from diffusers import StableDiffusionInstructPix2PixPipeline
 from omegaconf import OmegaConf
 
@@ -109,18 +112,20 @@ def main() -> None:
     difference = float((ours().float() - theirs().float()).abs().max())  # compiles ours with model.compile=true
     print(f"first calls (with any compiling): {time.perf_counter() - start:.1f} s")
     times: dict[str, list[float]] = {"ours": [], "pipeline": []}
-    for _ in range(args.repeats):
-        for name, fn in (("ours", ours), ("pipeline", theirs)):
+    for r in range(args.repeats):
+        for name, fn in in_turn((("ours", ours), ("pipeline", theirs)), r):  # who runs first alternates
             times[name].append(seconds(fn) / args.batch)
     mo, mp = statistics.median(times["ours"]), statistics.median(times["pipeline"])
+    paired = paired_ratio(times["ours"], times["pipeline"])
     print(f"largest pixel difference (0..1 scale): {difference:.2e}")
-    print("| model | batch | steps | device | dtype | ours runs | ours s/image | pipeline s/image | ours / pipeline |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| model | batch | steps | device | dtype | ours runs | ours s/image | pipeline s/image | ours / pipeline "
+          "| paired |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     name = {"sd15": "SD-1.5-sized, random weights"}.get(args.shape, config["model"]["name"])
     where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"cpu, {torch.get_num_threads()} threads"
     print(
         f"| {name} | {args.batch} | {args.steps} | {where} | {args.dtype} | {unet_options(config['model'])} | {mo:.4f} "
-        f"| {mp:.4f} | {mo / mp:.2f} |"
+        f"| {mp:.4f} | {mo / mp:.2f} | {paired:.2f} |"
     )
 
 

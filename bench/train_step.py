@@ -37,7 +37,8 @@ from contextlib import nullcontext
 import lightning as L
 import torch
 import torch.nn.functional as F
-from _shapes import SHAPES, unet_options  # bench/ is the script's directory
+from _pairs import in_turn, paired_ratio  # bench/ is the script's directory
+from _shapes import SHAPES, unet_options
 from diffusers.training_utils import EMAModel
 from omegaconf import OmegaConf
 from torch.utils.data import DataLoader, Dataset
@@ -213,9 +214,7 @@ def main() -> None:
     ours, plain, memory, flops = [], [], {"ours": 0.0, "plain": 0.0}, []
     sides = [("ours", run_ours, ours), ("plain", run_plain, plain)]
     for r in range(args.repeats):
-        # alternate which side runs first, so that a machine that slows down (or speeds up) over the run does not
-        # favour one side: ours first in even repeats, the plain loop first in odd ones
-        for name, run, results in sides if r % 2 == 0 else sides[::-1]:
+        for name, run, results in in_turn(sides, r):  # ours first in even repeats, the plain loop in odd ones
             gc.collect()  # the last run's module, optimizer and trainer (reference cycles) must not count here
             if device.type == "cuda":
                 torch.cuda.empty_cache()
@@ -225,7 +224,7 @@ def main() -> None:
             memory[name] = max(memory[name], peak_memory(device))
         print(f"repeat {r}: ours {ours[-1]:.1f} samples/s, plain loop {plain[-1]:.1f} samples/s", flush=True)
     mo, mp = statistics.median(ours), statistics.median(plain)
-    paired = statistics.median(o / p for o, p in zip(ours, plain, strict=True))
+    paired = paired_ratio(ours, plain)
     name, threads = config["model"]["name"], torch.get_num_threads()
     label = {"sd15": "SD-1.5-sized, random weights"}.get(args.shape, name)
     print("| model | batch | device | ours runs | ours samples/s | plain samples/s | ours / plain | paired |")
