@@ -27,10 +27,13 @@ def test_fit_then_test_writes_checkpoint_metrics_and_grid(tiny_argv, tmp_path, p
     checkpoints = list(tmp_path.glob("runs/fit/*/checkpoints/last.ckpt"))
     assert len(checkpoints) == 1
     assert (checkpoints[0].parent.parent / "config.yaml").is_file()
+    assert "score it with `idiff test task=<name>`, <name> one of: keypoints" in capsys.readouterr().out
 
     main(["test", "task=keypoints", *tiny_argv])
     out = capsys.readouterr().out
-    assert "AP" in out
+    header = next(line for line in out.splitlines() if "metric" in line)
+    assert "generated" in header and "identity" in header  # one row per metric, its baseline beside it
+    assert any(line.split("│")[1].strip() == "AP" for line in out.splitlines() if line.count("│") == 4)
     test_dirs = list(tmp_path.glob("runs/test/*"))
     assert len(test_dirs) == 1
     report = json.loads((test_dirs[0] / "metrics.json").read_text())

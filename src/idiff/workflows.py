@@ -99,6 +99,8 @@ def fit(cfg: DictConfig, run_dir: Path, registry: TaskRegistry | None = None) ->
     trainer.save_checkpoint(last, weights_only=False)
     if trainer.is_global_zero:
         print(f"fit: {trainer.global_step} steps in {time.perf_counter() - started:.0f} s; checkpoint {last}")
+        if cfg.stage.name == "task_specific":
+            print(f"fit: score it with `idiff test task=<name>`, <name> one of: {', '.join(datamodule.tasks)}")
         _report_skips(datamodule.tasks, run_dir)
     return last
 
