@@ -53,8 +53,7 @@ def metric_rows(metrics: Mapping[str, float], decoders: Sequence[str]) -> tuple[
         cells[(name, column)] = float(value)
         names.setdefault(name)
         columns.setdefault(column)
-    order = [c for name in decoders[:1] for c in ("generated", "identity")]
-    order += [c for name in decoders[1:] for c in (name, f"{name} identity")]
+    order = ["generated", "identity", *(c for name in decoders[1:] for c in (name, f"{name} identity"))]
     header = sorted(columns, key=lambda c: order.index(c) if c in order else len(order))
     return header, {name: [cells.get((name, c)) for c in header] for name in names}
 
@@ -68,16 +67,17 @@ def print_metric_table(
     from rich.table import Table
 
     header, rows = metric_rows(metrics, decoders)
-    table = Table(title=title)
+    table = Table()
     table.add_column("metric")
     for column in header:
         table.add_column(column, justify="right")
     for name, values in rows.items():
         table.add_row(name, *("" if v is None else format_metric(v) for v in values))
     if ms_per_image and len(decoders) > 1:
-        first = {"generated": decoders[0]}
-        table.add_row("decode ms / image", *(f"{ms_per_image[first.get(c, c)]:.2f}" if first.get(c, c) in ms_per_image
-                                             else "" for c in header))
+        decoder_of = {"generated": decoders[0], **{name: name for name in decoders[1:]}}  # identity columns: none
+        ms = [ms_per_image.get(decoder_of.get(column, ""), None) for column in header]
+        table.add_row("decode ms / image", *("" if m is None else f"{m:.2f}" for m in ms))
+    print(title)  # above the table, not as its title: rich would wrap a title wider than the table
     Console().print(table)
 
 

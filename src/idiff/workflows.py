@@ -162,8 +162,9 @@ def evaluate(
     run = trainer.validate if command == "validate" else trainer.test
     run(module, datamodule=datamodule, verbose=False)
     if trainer.is_global_zero:
-        print_metric_table(evaluation.metrics, f"{command}: {cfg.task_name}, {len(requests)} requests",
-                           list(evaluation.decoders), evaluation.ms_per_image)
+        names = list(evaluation.decoders)
+        title = f"{command}: {cfg.task_name}, {len(requests)} requests, {' and '.join(names)} decoder"
+        print_metric_table(evaluation.metrics, title + ("s" if len(names) > 1 else ""), names, evaluation.ms_per_image)
         print(f"{command}: metrics, predictions and grid.png written to {run_dir}")
     _report_skips({cfg.task_name: task}, run_dir)
     return evaluation.metrics
