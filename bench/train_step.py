@@ -6,10 +6,9 @@ conditions, concatenate, predict, MSE, backward, clip the gradient norm to 1, Ad
 *same* components (UNet, codec, tokenizer, text encoder, noise scheduler) built from the same config, on the same
 in-memory batches, so only the training machinery differs: ours is the LightningModule as configured (with the
 embedded default: fused AdamW and idiff's one-kernel EMA), the plain loop uses torch's default AdamW and diffusers'
-EMAModel, as the example does. Runs alternate (ours, plain, plain, ours, ours, ...) and
-each reports samples/s over its steps after ``--warmup``; the table gives medians, their ratio ours / plain, and
-the median of the per-repeat ratios (``paired``: each repeat's two runs are neighbours in time, so drift in the
-machine's speed cancels). Which side runs first alternates from repeat to repeat.
+EMAModel, as the example does. Runs alternate, who goes first changing from repeat to repeat (ours, plain, plain,
+ours, ...); each reports samples/s over its steps after ``--warmup``; the table gives medians, their ratio ours /
+plain, and the median of the per-repeat ratios (``paired``, bench/_pairs.py: drift in the machine's speed cancels).
 
     python bench/train_step.py --steps 30 --repeats 3                  # the embedded default's model, batch 16
     python bench/train_step.py --steps 30 stage.train_text_encoder=false

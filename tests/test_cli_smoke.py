@@ -31,7 +31,7 @@ def test_fit_then_test_writes_checkpoint_metrics_and_grid(tiny_argv, tmp_path, p
 
     main(["test", "task=keypoints", *tiny_argv])
     out = capsys.readouterr().out
-    header = next(line for line in out.splitlines() if "metric" in line)
+    header = next(line for line in out.splitlines() if line.startswith("┃ metric"))
     assert "generated" in header and "identity" in header  # one row per metric, its baseline beside it
     assert any(line.split("│")[1].strip() == "AP" for line in out.splitlines() if line.count("│") == 4)
     test_dirs = list(tmp_path.glob("runs/test/*"))

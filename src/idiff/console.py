@@ -39,8 +39,7 @@ def metric_rows(metrics: Mapping[str, float], decoders: Sequence[str]) -> tuple[
     """
     prefixes = [(f"{name}/", name) for name in decoders[1:]]
     cells: dict[tuple[str, str], float] = {}
-    names: dict[str, None] = {}
-    columns: dict[str, None] = {}
+    names: dict[str, None] = {}  # first-seen order
     for key, value in metrics.items():
         label, name = "", key
         for prefix, decoder in prefixes:
@@ -52,9 +51,9 @@ def metric_rows(metrics: Mapping[str, float], decoders: Sequence[str]) -> tuple[
         column = f"{label} {output}" if label and output == "identity" else (label or output)
         cells[(name, column)] = float(value)
         names.setdefault(name)
-        columns.setdefault(column)
+    used = {column for _, column in cells}
     order = ["generated", "identity", *(c for name in decoders[1:] for c in (name, f"{name} identity"))]
-    header = sorted(columns, key=lambda c: order.index(c) if c in order else len(order))
+    header = [column for column in order if column in used]
     return header, {name: [cells.get((name, c)) for c in header] for name in names}
 
 
