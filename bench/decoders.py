@@ -9,6 +9,10 @@ one mask per referring expression, one mask per class of a label map) runs over 
 this process; the table gives images/s (wall clock, median over repeats) and CPU milliseconds per image (median;
 the figure to compare when other work shares the machine).
 
+Keypoints are also decoded with the full-resolution search (``decode_keypoints(stride=1)``, every pixel; the default
+searches a subsampled grid first at this size), in turns with the default (the order alternating by repeat), with
+the ratio of the two and how far apart their points are.
+
     python bench/decoders.py                       # 256 px, 3 repeats
     python bench/decoders.py --profile             # also cProfile each decoder (top 12 by internal time)
 
@@ -28,6 +32,8 @@ import time
 import numpy as np
 import torch
 from _arguments import parse_known
+from _pairs import in_turn, paired_ratio
+from idiff_keypoints.decoding import decode_keypoints
 from PIL import Image, ImageFilter
 
 from idiff.cli import compose_config
@@ -52,12 +58,28 @@ def pairs(name: str, resolution: int, data_dir: str, max_requests: int) -> tuple
     return task, [(degrade(r.target, rng), r) for r in task.test_requests()]
 
 
-def images_per_second(task, work: list) -> tuple[float, float]:
-    """Images/s (wall clock) and CPU milliseconds per image of one pass of ``task.decode`` over ``work``."""
+def images_per_second(decode, work: list) -> tuple[float, float]:
+    """Images/s (wall clock) and CPU milliseconds per image of one pass of ``decode`` over ``work``."""
     started, cpu = time.perf_counter(), time.process_time()
     for generated, request in work:
-        task.decode(generated, request)
+        decode(generated, request)
     return len(work) / (time.perf_counter() - started), 1e3 * (time.process_time() - cpu) / len(work)
+
+
+def full_search(generated: np.ndarray, request) -> np.ndarray:
+    """The keypoint task's decode with every pixel searched (``stride=1``)."""
+    return decode_keypoints(generated, request.source, request.meta["colours"], radius=request.meta["radius"], stride=1)
+
+
+def agreement(task, work: list) -> str:
+    """How the default keypoint search and the full one differ on ``work``: found flags, point distances."""
+    a = np.concatenate([task.decode(g, r) for g, r in work])
+    b = np.concatenate([full_search(g, r) for g, r in work])
+    both = (a[:, 2] > 0) & (b[:, 2] > 0)
+    dist = np.linalg.norm(a[both, :2] - b[both, :2], axis=1)
+    return (f"{len(a)} joints, found by both {both.sum()}, by one only {((a[:, 2] > 0) != (b[:, 2] > 0)).sum()}; "
+            f"distance: max {dist.max(initial=0):.3f} px, over 0.5 px {(dist > 0.5).sum()}; "
+            f"max score difference {np.abs(a[:, 2] - b[:, 2]).max():.2e}")
 
 
 def parse_args() -> argparse.Namespace:
@@ -73,23 +95,39 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    rows = []
+    rows, notes = [], []
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.tasks.split(","):
             task, work = pairs(name, args.resolution, args.data or tmp, args.max_requests)
-            rates, cpu = zip(*(images_per_second(task, work) for _ in range(args.repeats)), strict=True)
+            sides = {name: task.decode}
+            if name == "keypoints":
+                sides["keypoints, full search"] = full_search
+            rates: dict[str, list[float]] = {side: [] for side in sides}
+            cpu: dict[str, list[float]] = {side: [] for side in sides}
+            for repeat in range(args.repeats):
+                for side in in_turn(list(sides), repeat):
+                    rate, ms = images_per_second(sides[side], work)
+                    rates[side].append(rate)
+                    cpu[side].append(ms)
             colours = [len(r.meta["colours"]) for _, r in work] if name == "keypoints" else [1]
-            rate = statistics.median(rates)
-            rows.append(f"| {name} | {len(work)} | {min(colours)}-{max(colours)} | {rate:.0f} | "
-                        f"{statistics.median(cpu):.1f} |")
-            print(f"{name}: {len(work)} images, {', '.join(f'{r:.0f}' for r in rates)} images/s", flush=True)
+            for side in sides:
+                rows.append(f"| {side} | {len(work)} | {min(colours)}-{max(colours)} | "
+                            f"{statistics.median(rates[side]):.0f} | {statistics.median(cpu[side]):.2f} |")
+                print(f"{side}: {len(work)} images, {', '.join(f'{r:.0f}' for r in rates[side])} images/s", flush=True)
+            if name == "keypoints":
+                ours, full = rates[name], rates["keypoints, full search"]
+                ratio = statistics.median(ours) / statistics.median(full)
+                paired = paired_ratio(ours, full)
+                same = agreement(task, work)
+                notes.append(f"keypoints / full search: {ratio:.2f}x images/s (paired {paired:.2f}x); {same}")
             if args.profile:
                 profile = cProfile.Profile()
-                profile.runcall(images_per_second, task, work)
+                profile.runcall(images_per_second, task.decode, work)
                 pstats.Stats(profile, stream=sys.stdout).sort_stats("tottime").print_stats(12)
     print(f"\n{args.resolution} px, numpy {np.__version__}, torch threads {torch.get_num_threads()}\n")
     print("| decoder | images | colours | images/s | CPU ms/image |\n|---|---|---|---|---|")
     print("\n".join(rows))
+    print("\n".join(["", *notes]))
 
 
 if __name__ == "__main__":

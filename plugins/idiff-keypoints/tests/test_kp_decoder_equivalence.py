@@ -1,17 +1,18 @@
-"""The faster keypoint decoder gives the previous decoder's output bit for bit (BENCHMARKS.md, "Decoders").
+"""The full-resolution search's faster helpers give the previous helpers' results bit for bit (BENCHMARKS.md,
+"Decoders").
 
-The previous colour distance (a transposing copy of the image) and running box sums (``np.cumsum``) are kept here
-as the reference; ``decode_keypoints`` with them swapped in is the previous decoder.
+The previous colour distance (a transposing copy of the image, ``np.sum`` over the channels) and running box sums
+(``np.cumsum``) are kept here as the reference; ``decode_keypoints(stride=1)`` with them swapped in is the previous
+full search. The coarse-to-fine search against the full one: test_kp_coarse_search.py.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from PIL import Image, ImageFilter
 
 from idiff_keypoints import decoding
-from idiff_keypoints.encoding import COLOUR_NAMES, COLOURS, draw_disks
+from idiff_keypoints.encoding import COLOUR_NAMES, COLOURS
 
 BOX_SUMS = decoding._box_sums  # the current one, kept before a test swaps in the previous one
 
@@ -23,7 +24,7 @@ def previous_colour_distance(image: np.ndarray, rgb: np.ndarray) -> np.ndarray:
     for i, c in enumerate(rgb):
         t = planes - c[:, None]
         t *= t
-        np.sum(t, axis=0, out=d2[i])
+        np.sum(t, axis=0, out=d2[i])  # the current one adds the planes itself
     return np.sqrt(d2, out=d2).reshape(len(rgb), h, w)
 
 
@@ -40,30 +41,19 @@ def previous_box_sums(weights: np.ndarray, half: int) -> np.ndarray:
     return rows[:, n:, :] - rows[:, :-n, :]
 
 
-def generated_pair(rng: np.random.Generator, size: int, colours: list[str], radius: float):
-    """A random source, its encoding with disks of ``colours``, blurred, noised and tinted like a model output."""
-    source = rng.integers(0, 256, (size // 8, size // 8, 3), dtype=np.uint8)
-    source = np.asarray(Image.fromarray(source).resize((size, size), Image.Resampling.BILINEAR))
-    centres = rng.uniform(0, size - 1, (len(colours), 2))
-    target = draw_disks(source, centres, [COLOURS[c] for c in colours], radius)
-    blurred = np.asarray(Image.fromarray(target).filter(ImageFilter.GaussianBlur(0.8)), np.float32)
-    noisy = blurred + rng.normal(0, 8, blurred.shape) + rng.uniform(-10, 10, 3)
-    return np.clip(noisy, 0, 255).astype(np.uint8), source
-
-
 @pytest.mark.parametrize("seed", range(12))
-def test_decode_keypoints_is_unchanged(seed, monkeypatch):
+def test_decode_keypoints_is_unchanged(seed, monkeypatch, model_like_pair):
     rng = np.random.default_rng(seed)
     size = int(rng.choice([32, 64, 100, 256]))
     radius = float(rng.uniform(1.5, 14.0))  # half-windows on both sides of the box-sum switch (n <= 11)
     colours = list(rng.choice(COLOUR_NAMES, int(rng.integers(1, 6)), replace=False))
-    generated, source = generated_pair(rng, size, colours, radius)
+    generated, source = model_like_pair(rng, size, colours, radius)
     if seed % 3 == 0:  # also plain noise against plain noise
         generated = rng.integers(0, 256, generated.shape, dtype=np.uint8)
-    faster = decoding.decode_keypoints(generated, source, colours, radius=radius)
+    faster = decoding.decode_keypoints(generated, source, colours, radius=radius, stride=1)
     monkeypatch.setattr(decoding, "_colour_distance", previous_colour_distance)
     monkeypatch.setattr(decoding, "_box_sums", previous_box_sums)
-    previous = decoding.decode_keypoints(generated, source, colours, radius=radius)
+    previous = decoding.decode_keypoints(generated, source, colours, radius=radius, stride=1)
     assert np.array_equal(faster, previous)
     assert (faster[:, 2] > 0).any() or seed % 3 == 0  # the decoder found disks: the inputs exercised it
 
