@@ -9,9 +9,11 @@ one mask per referring expression, one mask per class of a label map) runs over 
 this process; the table gives images/s (wall clock, median over repeats) and CPU milliseconds per image (median;
 the figure to compare when other work shares the machine).
 
-Keypoints are also decoded with the full-resolution search (``decode_keypoints(stride=1)``, every pixel; the default
-searches a subsampled grid first at this size), in turns with the default (the order alternating by repeat), with
-the ratio of the two and how far apart their points are.
+Each decoder also runs as it did before its shortcut, in turns with the default (the order alternating by repeat):
+keypoints with the full-resolution search (``decode_keypoints(stride=1)``, every pixel; the default searches a
+subsampled grid first at this size), with how far apart their points are; masks with the bilateral filter over
+every pixel (``SPARSE_SHARE = 0``; the default filters only pixels whose window holds votes on both sides of the
+prior), with whether the masks are identical.
 
     python bench/decoders.py                       # 256 px, 3 repeats
     python bench/decoders.py --profile             # also cProfile each decoder (top 12 by internal time)
@@ -34,6 +36,7 @@ import torch
 from _arguments import parse_known
 from _pairs import in_turn, paired_ratio
 from idiff_keypoints.decoding import decode_keypoints
+from idiff_segmentation import decoding as mask_decoding
 from PIL import Image, ImageFilter
 
 from idiff.cli import compose_config
@@ -71,6 +74,24 @@ def full_search(generated: np.ndarray, request) -> np.ndarray:
     return decode_keypoints(generated, request.source, request.meta["colours"], radius=request.meta["radius"], stride=1)
 
 
+def whole_image_filter(task):
+    """The mask task's decode with the bilateral filter over every pixel (``SPARSE_SHARE`` 0 during the call)."""
+    def decode(generated: np.ndarray, request) -> np.ndarray:
+        share, mask_decoding.SPARSE_SHARE = mask_decoding.SPARSE_SHARE, 0.0
+        try:
+            return task.decode(generated, request)
+        finally:
+            mask_decoding.SPARSE_SHARE = share
+    return decode
+
+
+def same_masks(task, work: list) -> str:
+    """Whether the default mask decode and the whole-image filter give the same masks on ``work``."""
+    whole = whole_image_filter(task)
+    same = sum(np.array_equal(task.decode(g, r), whole(g, r)) for g, r in work)
+    return f"{same} of {len(work)} masks identical"
+
+
 def agreement(task, work: list) -> str:
     """How the default keypoint search and the full one differ on ``work``: found flags, point distances."""
     a = np.concatenate([task.decode(g, r) for g, r in work])
@@ -99,9 +120,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.tasks.split(","):
             task, work = pairs(name, args.resolution, args.data or tmp, args.max_requests)
-            sides = {name: task.decode}
-            if name == "keypoints":
-                sides["keypoints, full search"] = full_search
+            before = f"{name}, full search" if name == "keypoints" else f"{name}, every pixel filtered"
+            sides = {name: task.decode, before: full_search if name == "keypoints" else whole_image_filter(task)}
             rates: dict[str, list[float]] = {side: [] for side in sides}
             cpu: dict[str, list[float]] = {side: [] for side in sides}
             for repeat in range(args.repeats):
@@ -114,12 +134,11 @@ def main() -> None:
                 rows.append(f"| {side} | {len(work)} | {min(colours)}-{max(colours)} | "
                             f"{statistics.median(rates[side]):.0f} | {statistics.median(cpu[side]):.2f} |")
                 print(f"{side}: {len(work)} images, {', '.join(f'{r:.0f}' for r in rates[side])} images/s", flush=True)
-            if name == "keypoints":
-                ours, full = rates[name], rates["keypoints, full search"]
-                ratio = statistics.median(ours) / statistics.median(full)
-                paired = paired_ratio(ours, full)
-                same = agreement(task, work)
-                notes.append(f"keypoints / full search: {ratio:.2f}x images/s (paired {paired:.2f}x); {same}")
+            ours, full = rates[name], rates[before]
+            ratio = statistics.median(ours) / statistics.median(full)
+            same = agreement(task, work) if name == "keypoints" else same_masks(task, work)
+            notes.append(f"{name} / {before.split(', ')[1]}: {ratio:.2f}x images/s "
+                         f"(paired {paired_ratio(ours, full):.2f}x); {same}")
             if args.profile:
                 profile = cProfile.Profile()
                 profile.runcall(images_per_second, task.decode, work)

@@ -1,7 +1,8 @@
 """The faster bilateral vote filter gives the previous one's output bit for bit (BENCHMARKS.md, "Decoders").
 
 The previous ``similarity_mean`` (one exponential per window offset, the plain loop) is kept here as the reference;
-``decode_mask`` with it swapped in is the previous decoder.
+``decode_mask`` with it swapped in, and every pixel filtered (``sparse_share=0``: none decided by its window's
+votes alone), is the previous decoder.
 """
 
 from __future__ import annotations
@@ -42,8 +43,9 @@ def test_similarity_mean_is_unchanged(seed):
                           previous_similarity_mean(values, guide, radius, 20.0))
 
 
-@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("seed", range(16))
 def test_decode_mask_is_unchanged(seed, monkeypatch):
+    """The previous filter over the whole image (no pixels decided by their window's votes alone)."""
     rng = np.random.default_rng(seed)
     size = int(rng.choice([32, 64, 128, 256]))
     source = rng.integers(0, 256, (size // 8, size // 8, 3), dtype=np.uint8)
@@ -57,5 +59,36 @@ def test_decode_mask_is_unchanged(seed, monkeypatch):
     generated = np.clip(blurred + rng.normal(0, 8, blurred.shape), 0, 255).astype(np.uint8)
     faster = decoding.decode_mask(generated, source, colour)
     monkeypatch.setattr(decoding, "similarity_mean", previous_similarity_mean)
-    assert np.array_equal(faster, decoding.decode_mask(generated, source, colour))
+    assert np.array_equal(faster, decoding.decode_mask(generated, source, colour, sparse_share=0.0))
     assert faster.any() and not faster.all()  # a real mask: the inputs exercised the decoder
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_similarity_mean_at_some_pixels_is_the_full_filter_there(seed):
+    rng = np.random.default_rng(100 + seed)
+    h, w = rng.integers(1, 48, 2)
+    radius = int(rng.integers(1, 6))
+    values = rng.normal(0, 0.3, (h, w)).astype(np.float32)
+    guide = rng.normal(0, 40, (h, w, 3)).astype(np.float32)
+    ys, xs = np.nonzero(rng.random((h, w)) < 0.3)
+    full = decoding.similarity_mean(values, guide, radius, 20.0)
+    assert np.array_equal(decoding.similarity_mean_at(values, guide, radius, 20.0, ys, xs), full[ys, xs])
+
+
+@pytest.mark.parametrize("radius", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize("shape", [(9, 13), (1, 7), (5, 1), (3, 3), (20, 11)])
+def test_window_range(radius, shape):
+    values = np.random.default_rng(radius).normal(size=shape).astype(np.float32)
+    lo, hi = decoding.window_range(values, radius)
+    for y in range(shape[0]):
+        for x in range(shape[1]):
+            window = values[max(y - radius, 0) : y + radius + 1, max(x - radius, 0) : x + radius + 1]
+            assert lo[y, x] == window.min() and hi[y, x] == window.max()
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 6), (6, 1), (2, 2), (17, 23), (64, 64)])
+def test_majority_is_the_box_mean_decision(shape):
+    for density in (0.2, 0.5, 0.8):
+        marked = np.random.default_rng(int(density * 10)).random(shape) < density
+        expected = decoding.box_mean(marked.astype(np.float64), 1) > 0.5
+        assert np.array_equal(decoding._majority(marked), expected)
