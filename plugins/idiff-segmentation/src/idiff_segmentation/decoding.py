@@ -214,7 +214,8 @@ def similarity_mean_at(
     Each weight is the same float32 arithmetic as the full filter's (the difference to the neighbour, squared and
     summed plane by plane, scaled, exponentiated; ``(a - b)^2 == (b - a)^2`` in IEEE arithmetic, so the mirrored
     offsets agree too), and the float64 sums run over the offsets in the same row-major order. Neighbours are
-    gathered by flat index from zero-padded planes, offsets along the first axis: (n*n, N) arrays.
+    gathered by flat index from padded planes (the guide edge-padded, the votes zero-padded), offsets along the first
+    axis: (n*n, N) arrays.
     """
     h, w = values.shape
     n, wp = 2 * radius + 1, w + 2 * radius
