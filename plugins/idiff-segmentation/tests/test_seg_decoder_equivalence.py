@@ -1,6 +1,7 @@
 """The faster bilateral vote filter gives the previous one's output bit for bit (BENCHMARKS.md, "Decoders").
 
-The previous ``similarity_mean`` (one exponential per window offset, the plain loop) is kept here as the reference;
+The previous ``similarity_mean`` (one exponential per window offset, the plain loop) and the majority filter's previous
+window mean are kept here as the references;
 ``decode_mask`` with it swapped in, and every pixel filtered (``sparse_share=0``: none decided by its window's
 votes alone), is the previous decoder.
 """
@@ -30,6 +31,18 @@ def previous_similarity_mean(values: np.ndarray, guide: np.ndarray, radius: int,
             num += k * vp[dy : dy + h, dx : dx + w]
             den += k
     return num / den
+
+
+def previous_box_mean(values: np.ndarray, radius: int) -> np.ndarray:
+    """The majority filter's previous window mean (integral image), over the pixels inside the image."""
+    x = np.asarray(values, dtype=np.float64)
+    n = 2 * radius + 1
+
+    def window_sums(a: np.ndarray) -> np.ndarray:
+        c = np.pad(a, ((radius + 1, radius), (radius + 1, radius))).cumsum(0).cumsum(1)
+        return c[n:, n:] - c[:-n, n:] - c[n:, :-n] + c[:-n, :-n]
+
+    return window_sums(x) / window_sums(np.ones_like(x))
 
 
 @pytest.mark.parametrize("seed", range(40))
@@ -90,5 +103,5 @@ def test_window_range(radius, shape):
 def test_majority_is_the_box_mean_decision(shape):
     for density in (0.2, 0.5, 0.8):
         marked = np.random.default_rng(int(density * 10)).random(shape) < density
-        expected = decoding.box_mean(marked.astype(np.float64), 1) > 0.5
+        expected = previous_box_mean(marked.astype(np.float64), 1) > 0.5
         assert np.array_equal(decoding._majority(marked), expected)

@@ -275,7 +275,7 @@ def decode_keypoints(
     half = max(int(np.ceil(np.sqrt(r * r + 1.0))), 1)
     win = max(int(np.ceil(1.5 * r)) + 1, half)
     stride = coarse_stride(r) if stride is None else max(int(stride), 1)
-    if stride > 1 and min(h, w) > 4 * stride:
+    if stride > 1 and min(h, w) > 4 * stride:  # a coarse grid of more than 4 cells a side, else search every pixel
         maps, py, px, sums, y0, x0 = _coarse_to_fine(generated, source, _rgb_array(colours), half, win, stride,
                                                     tolerances)
     else:  # every pixel: the maps are padded by the centroid window, so it never leaves them

@@ -48,7 +48,7 @@ import numpy as np
 from idiff_segmentation.encoding import DEFAULT_ALPHA, colour_rgb
 
 __all__ = [
-    "binomial_blur", "box_mean", "decode_mask", "mask_votes", "similarity_mean", "similarity_mean_at",
+    "binomial_blur", "decode_mask", "mask_votes", "similarity_mean", "similarity_mean_at",
     "to_decoder_space", "window_range",
 ]
 
@@ -65,20 +65,6 @@ def to_decoder_space(rgb: np.ndarray, chroma_weight: float = 0.35) -> np.ndarray
     m[1:] *= chroma_weight
     m *= np.sqrt(3.0 / float((m * m).sum()))
     return np.asarray(rgb, dtype=np.float32) @ m.T.astype(np.float32)
-
-
-def box_mean(values: np.ndarray, radius: int) -> np.ndarray:
-    """Mean of each (2r+1)^2 window centred on every pixel, over the pixels inside the image (integral image)."""
-    x = np.asarray(values, dtype=np.float64)
-    if radius <= 0:
-        return x
-    n = 2 * radius + 1
-
-    def window_sums(a: np.ndarray) -> np.ndarray:
-        c = np.pad(a, ((radius + 1, radius), (radius + 1, radius))).cumsum(0).cumsum(1)
-        return c[n:, n:] - c[:-n, n:] - c[n:, :-n] + c[:-n, :-n]
-
-    return window_sums(x) / window_sums(np.ones_like(x))
 
 
 def binomial_blur(image: np.ndarray) -> np.ndarray:
@@ -243,7 +229,7 @@ def similarity_mean_at(
 
 def _majority(marked: np.ndarray) -> np.ndarray:
     """Pixels marked in more than half of their 3x3 window (over the pixels inside the image): counted in integers,
-    the same decision as ``box_mean(marked, 1) > 0.5`` (whose window sums of 0s and 1s are exact)."""
+    the same decision as the float window mean > 0.5 it replaced (whose window sums of 0s and 1s are exact)."""
     h, w = marked.shape
     p = np.pad(marked.astype(np.uint8), 1)
     rows = p[:, :-2] + p[:, 1:-1] + p[:, 2:]
@@ -275,16 +261,17 @@ def _decide(
     (below) the prior, so does its score: the bilateral filter is computed only for the other pixels, with the
     same bits as over the whole image (``similarity_mean_at``).
     """
-    lo, hi = window_range(votes, radius)
-    margin = 1e-6  # far beyond the float64 rounding of the average
-    marked = lo > prior + margin
-    ys, xs = np.nonzero((lo <= prior + margin) & (hi >= prior - margin))
     share = SPARSE_SHARE if sparse_share is None else sparse_share
-    if reference.dtype == np.float32 and 0 < share and len(ys) <= share * votes.size:
-        average = similarity_mean_at(votes, reference, radius, similarity, ys, xs)
-        marked[ys, xs] = own * votes[ys, xs] + (1.0 - own) * average > prior
-    else:
-        marked = own * votes + (1.0 - own) * similarity_mean(votes, reference, radius, similarity) > prior
+    if reference.dtype == np.float32 and share > 0:
+        lo, hi = window_range(votes, radius)
+        margin = 1e-6  # far beyond the float64 rounding of the average
+        ys, xs = np.nonzero((lo <= prior + margin) & (hi >= prior - margin))
+        if len(ys) <= share * votes.size:
+            marked = lo > prior + margin
+            average = similarity_mean_at(votes, reference, radius, similarity, ys, xs)
+            marked[ys, xs] = own * votes[ys, xs] + (1.0 - own) * average > prior
+            return _majority(marked) if own < 0.5 else marked
+    marked = own * votes + (1.0 - own) * similarity_mean(votes, reference, radius, similarity) > prior
     return _majority(marked) if own < 0.5 else marked
 
 
