@@ -29,6 +29,7 @@ from torch import nn
 from idiff.codecs import build_codec
 from idiff.diffusion.conditioning import ConditioningDropout
 from idiff.diffusion.ema import LerpEMA
+from idiff.diffusion.lr_schedule import build_lr_scheduler, check_lr_scheduler
 from idiff.diffusion.preconditioning import build_preconditioning, vp_sigma
 from idiff.diffusion.sampler import GuidedSampler, build_inference_scheduler
 from idiff.diffusion.source_filter import SourceFilter, build_source_filter
@@ -99,6 +100,7 @@ class DiffusionModule(L.LightningModule):
                 f"stage.snr_gamma={stage['snr_gamma']} with model.preconditioning=edm: choose one loss weighting "
                 "(EDM's own is 1 / c_out^2); set stage.snr_gamma=null, or model.preconditioning=null"
             )
+        check_lr_scheduler(stage.get("lr_scheduler"))  # a bad schedule fails here, before any data is prepared
         self.dropout = ConditioningDropout(**stage["dropout"])
         self.residual = config_flag(model, "residual", "model", False) and not self.text_to_image
         self.source_filter = build_source_filter(
@@ -234,13 +236,16 @@ class DiffusionModule(L.LightningModule):
         if self.ema is not None:
             self.ema.to(self.device)
 
-    def configure_optimizers(self) -> torch.optim.Optimizer:
+    def configure_optimizers(self) -> torch.optim.Optimizer | dict[str, Any]:
         params = [p for p in self.parameters() if p.requires_grad]
         optimizer = dict(self.hparams["stage"]["optimizer"])
         if optimizer.get("fused") and "mixed" in str(getattr(self._trainer, "precision", "")):
             # Lightning's mixed-precision plugin unscales and clips gradients itself, which a fused kernel forbids
             optimizer["fused"] = False
-        return hydra.utils.instantiate(optimizer, params=params)
+        optimizer = hydra.utils.instantiate(optimizer, params=params)
+        total = self.trainer.estimated_stepping_batches if self._trainer is not None else None
+        scheduler = build_lr_scheduler(optimizer, self.hparams["stage"].get("lr_scheduler"), total)
+        return optimizer if scheduler is None else {"optimizer": optimizer, "lr_scheduler": scheduler}
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         if self.ema is not None:

@@ -15,7 +15,7 @@ from typing import Any
 
 import hydra.utils
 import lightning as L
-from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
 from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
@@ -85,7 +85,8 @@ def fit(cfg: DictConfig, run_dir: Path, registry: TaskRegistry | None = None) ->
         filename="step-{step}", auto_insert_metric_name=False,  # no "=" in the name: ckpt=<path> needs no quoting
         every_n_train_steps=cfg.checkpoint.every_n_train_steps,
     )
-    trainer = _trainer(cfg, run_dir, callbacks=[checkpoints], logger=CSVLogger(str(run_dir), name="logs", version=""),
+    logger = CSVLogger(str(run_dir), name="logs", version="")  # logs/metrics.csv: the loss and the learning rate
+    trainer = _trainer(cfg, run_dir, callbacks=[checkpoints, LearningRateMonitor("step")], logger=logger,
                        plugins=[AtomicCheckpointIO()], **stage_trainer_arguments(cfg))
     if rank_zero_only.rank == 0:  # from the environment: the trainer knows its rank only once fit starts
         print(f"fit: stage {cfg.stage.name}, {batch}")
