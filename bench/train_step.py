@@ -95,14 +95,17 @@ def samples_per_second(times: list[float], warmup: int, batch: int) -> float:
     return batch * (len(steps) - 1) / (steps[-1] - steps[0])
 
 
-def run_ours(config: dict, data: Batches, steps: int, warmup: int, batch: int, device: torch.device) -> float:
+def run_ours(
+    config: dict, data: Batches, steps: int, warmup: int, batch: int, device: torch.device, precision: str | None = None
+) -> float:
+    """Samples/s of idiff's module under a Trainer; ``precision`` None: bf16-mixed on a GPU, 32-true on the CPU."""
     torch.manual_seed(0)
     module = DiffusionModule(config["model"], config["stage"], config["sampler"])
     timer = StepTimes()
     trainer = L.Trainer(
         accelerator="gpu" if device.type == "cuda" else "cpu",
         devices=1,
-        precision="bf16-mixed" if device.type == "cuda" else "32-true",
+        precision=precision or ("bf16-mixed" if device.type == "cuda" else "32-true"),
         max_steps=steps,
         logger=False,
         enable_checkpointing=False,

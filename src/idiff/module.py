@@ -24,6 +24,8 @@ import torch
 import torch.nn.functional as F
 from diffusers import DDPMScheduler
 from diffusers.training_utils import compute_snr
+from lightning.pytorch.plugins.precision import MixedPrecision
+from lightning.pytorch.utilities import GradClipAlgorithmType
 from torch import nn
 
 from idiff.codecs import build_codec
@@ -239,13 +241,37 @@ class DiffusionModule(L.LightningModule):
     def configure_optimizers(self) -> torch.optim.Optimizer | dict[str, Any]:
         params = [p for p in self.parameters() if p.requires_grad]
         optimizer = dict(self.hparams["stage"]["optimizer"])
-        if optimizer.get("fused") and "mixed" in str(getattr(self._trainer, "precision", "")):
-            # Lightning's mixed-precision plugin unscales and clips gradients itself, which a fused kernel forbids
+        if optimizer.get("fused") and str(getattr(self._trainer, "precision", "")) == "16-mixed":
+            # fp16's grad scaler unscales before clipping, which an optimizer that unscales in step() forbids
             optimizer["fused"] = False
         optimizer = hydra.utils.instantiate(optimizer, params=params)
         total = self.trainer.estimated_stepping_batches if self._trainer is not None else None
         scheduler = build_lr_scheduler(optimizer, self.hparams["stage"].get("lr_scheduler"), total)
         return optimizer if scheduler is None else {"optimizer": optimizer, "lr_scheduler": scheduler}
+
+    def configure_gradient_clipping(
+        self,
+        optimizer: torch.optim.Optimizer,
+        gradient_clip_val: float | None = None,
+        gradient_clip_algorithm: str | None = None,
+    ) -> None:
+        """Clip as Lightning does, and also for a fused optimizer under ``bf16-mixed``.
+
+        Lightning's mixed-precision plugin refuses to clip for any optimizer that unscales in ``step()`` (the fused
+        AdamW), even with bf16, which keeps no grad scaler: there the gradients are already unscaled, so the norm is
+        clipped here, as the plugin's own ``clip_grad_by_norm`` would (BENCHMARKS.md, "bf16 on the CPU").
+        """
+        precision = self.trainer.precision_plugin
+        if (
+            gradient_clip_val
+            and isinstance(precision, MixedPrecision)
+            and precision.scaler is None
+            and gradient_clip_algorithm in (None, GradClipAlgorithmType.NORM)
+        ):
+            params = [p for group in optimizer.param_groups for p in group["params"]]
+            torch.nn.utils.clip_grad_norm_(params, gradient_clip_val)
+            return
+        super().configure_gradient_clipping(optimizer, gradient_clip_val, gradient_clip_algorithm)
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         if self.ema is not None:
