@@ -8,7 +8,7 @@ import shutil
 import pytest
 import torch
 
-from idiff.diffusion.lr_schedule import build_lr_scheduler, check_lr_scheduler
+from idiff.diffusion.lr_schedule import build_lr_scheduler, check_lr_scheduler, describe_lr_schedule
 from idiff.errors import ConfigError
 
 
@@ -72,6 +72,13 @@ def test_bad_settings_name_the_key(config, message):
         check_lr_scheduler(config)
 
 
+def test_fit_says_the_schedule():
+    assert describe_lr_schedule(1e-4, None) == "learning rate 0.0001, constant schedule"
+    assert describe_lr_schedule(2e-4, {"name": "linear", "warmup_steps": 500}) == (
+        "learning rate 0.0002, linear schedule, 500 warm-up steps"
+    )
+
+
 def test_decays_need_the_run_length():
     optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
     with pytest.raises(ConfigError, match="set trainer.max_steps"):
@@ -96,8 +103,9 @@ def _lr(path) -> tuple[float, float]:
     return state["optimizer_states"][0]["param_groups"][0]["lr"], base
 
 
-def test_fit_steps_the_schedule_and_a_resumed_run_continues_it(idiff_fit_tiny, tmp_path):
+def test_fit_steps_the_schedule_and_a_resumed_run_continues_it(idiff_fit_tiny, tmp_path, capsys):
     last = idiff_fit_tiny("keypoints", *SMALL)
+    assert "fit: learning rate 0.001, linear schedule, 2 warm-up steps" in capsys.readouterr().out
     # linear, warm-up 2 of 5 steps: after k steps the rate is k/2 (k < 2), then (5 - k) / 3 of the base
     after_2, base = _lr(last.parent / "step-2.ckpt")
     after_4, _ = _lr(last.parent / "step-4.ckpt")

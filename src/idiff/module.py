@@ -245,9 +245,11 @@ class DiffusionModule(L.LightningModule):
             # fp16's grad scaler unscales before clipping, which an optimizer that unscales in step() forbids
             optimizer["fused"] = False
         optimizer = hydra.utils.instantiate(optimizer, params=params)
-        total = self.trainer.estimated_stepping_batches if self._trainer is not None else None
-        scheduler = build_lr_scheduler(optimizer, self.hparams["stage"].get("lr_scheduler"), total)
-        return optimizer if scheduler is None else {"optimizer": optimizer, "lr_scheduler": scheduler}
+        schedule = self.hparams["stage"].get("lr_scheduler")
+        if check_lr_scheduler(schedule)["name"] == "constant":  # the paper's: no scheduler at all
+            return optimizer
+        scheduler = build_lr_scheduler(optimizer, schedule, self.trainer.estimated_stepping_batches)
+        return {"optimizer": optimizer, "lr_scheduler": scheduler}
 
     def configure_gradient_clipping(
         self,

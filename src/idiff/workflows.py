@@ -28,6 +28,7 @@ from idiff.data.datamodule import RequestDataModule
 from idiff.data.error_policy import report_skips
 from idiff.decoders.learned import evaluation_decoders
 from idiff.decoders.training import fit_decoder
+from idiff.diffusion.lr_schedule import describe_lr_schedule
 from idiff.errors import ConfigError
 from idiff.evaluation import TaskEvaluation
 from idiff.files import atomic_write_bytes
@@ -90,6 +91,8 @@ def fit(cfg: DictConfig, run_dir: Path, registry: TaskRegistry | None = None) ->
                        plugins=[AtomicCheckpointIO()], **stage_trainer_arguments(cfg))
     if rank_zero_only.rank == 0:  # from the environment: the trainer knows its rank only once fit starts
         print(f"fit: stage {cfg.stage.name}, {batch}")
+        if "lr_scheduler" in cfg.stage:  # the diffusion stages (the learned decoder's stage has a constant rate)
+            print(f"fit: {describe_lr_schedule(cfg.stage.optimizer.lr, cfg.stage.lr_scheduler)}")
     # Lightning warns that a mid-epoch resume is unreliable for a loader without state_dict; ours resumes from the
     # step count (MixtureDataModule.resume_point), which tests/test_kill_resume.py checks bit for bit.
     warnings.filterwarnings("ignore", message="You're resuming from a checkpoint that ended before the epoch ended")

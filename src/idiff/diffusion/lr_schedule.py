@@ -27,7 +27,7 @@ from diffusers.optimization import SchedulerType, get_scheduler
 
 from idiff.errors import ConfigError
 
-__all__ = ["SCHEDULES", "build_lr_scheduler", "check_lr_scheduler"]
+__all__ = ["SCHEDULES", "build_lr_scheduler", "check_lr_scheduler", "describe_lr_schedule"]
 
 #: diffusers' schedule names, in its order.
 SCHEDULES = tuple(kind.value for kind in SchedulerType)
@@ -89,3 +89,10 @@ def build_lr_scheduler(
         **extra,
     )
     return {"scheduler": scheduler, "interval": "step", "frequency": 1, "name": f"lr-{name}"}
+
+
+def describe_lr_schedule(lr: float, config: Mapping[str, Any] | None) -> str:
+    """One line for ``idiff fit``'s start: ``learning rate 0.0001, linear schedule, 500 warm-up steps``."""
+    config = check_lr_scheduler(config)
+    warmup = f", {config['warmup_steps']} warm-up steps" if config["warmup_steps"] else ""
+    return f"learning rate {lr:g}, {config['name']} schedule{warmup}"
