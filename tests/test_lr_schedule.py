@@ -124,3 +124,15 @@ def test_the_default_constant_rate_adds_no_scheduler(idiff_fit_tiny):
     assert state["lr_schedulers"] == []
     rate = state["optimizer_states"][0]["param_groups"][0]["lr"]
     assert rate == state["hyper_parameters"]["stage"]["optimizer"]["lr"]
+
+
+def test_resume_refuses_a_schedule_the_checkpoint_did_not_have(idiff_fit_tiny, tmp_path):
+    constant = ("task.synthetic_train_images=4", "task.synthetic_val_images=2", "trainer.max_steps=2")
+    last = idiff_fit_tiny("keypoints", *constant)
+    saved = tmp_path / "constant.ckpt"
+    shutil.copy(last, saved)
+    with pytest.raises(ConfigError, match="trained at a constant learning rate.*init_weights="):
+        idiff_fit_tiny("keypoints", *SMALL, f"resume={saved}")
+    idiff_fit_tiny("keypoints", *SMALL)
+    with pytest.raises(ConfigError, match="had a learning-rate schedule; resume it with the same"):
+        idiff_fit_tiny("keypoints", *constant[:2], "trainer.max_steps=6", f"resume={last}")

@@ -28,7 +28,7 @@ from idiff.data.datamodule import RequestDataModule
 from idiff.data.error_policy import report_skips
 from idiff.decoders.learned import evaluation_decoders
 from idiff.decoders.training import fit_decoder
-from idiff.diffusion.lr_schedule import describe_lr_schedule
+from idiff.diffusion.lr_schedule import check_resumed_schedule, describe_lr_schedule
 from idiff.errors import ConfigError
 from idiff.evaluation import TaskEvaluation
 from idiff.files import atomic_write_bytes
@@ -74,6 +74,8 @@ def fit(cfg: DictConfig, run_dir: Path, registry: TaskRegistry | None = None) ->
     check_writable(run_dir)
     atomic_write_bytes(run_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True).encode())
     ckpt_path = _resume_path(cfg)  # before this run writes a checkpoint of its own
+    if ckpt_path:
+        check_resumed_schedule(ckpt_path, cfg.stage.get("lr_scheduler"))
     module = DiffusionModule(_plain(cfg.model), _plain(cfg.stage), _plain(cfg.sampler), seed=cfg.seed)
     _check_resolution(cfg, module)
     if cfg.get("init_weights"):

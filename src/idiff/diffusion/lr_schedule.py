@@ -12,14 +12,16 @@ warm-up and decays; the same names are accepted here::
 
 Steps are optimizer steps (Lightning's ``interval: step``, so gradient accumulation is accounted for), and the
 decays end at ``trainer.max_steps`` (Lightning's ``estimated_stepping_batches``). A resumed run (``resume=``)
-continues the schedule saved in its checkpoint; a run started from other weights (``init_weights=``) starts it anew,
-which is how a constant-rate run is annealed afterwards (docs/user-guide.md).
+continues the schedule saved in its checkpoint, and is refused if it adds a schedule its checkpoint did not have or
+drops one it had (:func:`check_resumed_schedule`); a run started from other weights (``init_weights=``) starts it
+anew, which is how a constant-rate run is annealed afterwards (docs/user-guide.md).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -27,7 +29,7 @@ from diffusers.optimization import SchedulerType, get_scheduler
 
 from idiff.errors import ConfigError
 
-__all__ = ["SCHEDULES", "build_lr_scheduler", "check_lr_scheduler", "describe_lr_schedule"]
+__all__ = ["SCHEDULES", "build_lr_scheduler", "check_lr_scheduler", "check_resumed_schedule", "describe_lr_schedule"]
 
 #: diffusers' schedule names, in its order.
 SCHEDULES = tuple(kind.value for kind in SchedulerType)
@@ -96,3 +98,28 @@ def describe_lr_schedule(lr: float, config: Mapping[str, Any] | None) -> str:
     config = check_lr_scheduler(config)
     warmup = f", {config['warmup_steps']} warm-up steps" if config["warmup_steps"] else ""
     return f"learning rate {lr:g}, {config['name']} schedule{warmup}"
+
+
+def check_resumed_schedule(checkpoint: str | Path, config: Mapping[str, Any] | None) -> None:
+    """A :class:`ConfigError` when ``resume=checkpoint`` and ``stage.lr_scheduler`` disagree on having a schedule.
+
+    Lightning restores a scheduler's state only into a scheduler the run also has, and says nothing otherwise: a
+    schedule added on resume would start from its step 0 mid-run, one removed would vanish. (A folder, such as a
+    DeepSpeed checkpoint, is not checked.)
+    """
+    path = Path(checkpoint)
+    if not path.is_file():
+        return
+    saved = bool(torch.load(path, map_location="cpu", mmap=True, weights_only=False).get("lr_schedulers"))
+    scheduled = check_lr_scheduler(config)["name"] != "constant"
+    if scheduled and not saved:
+        raise ConfigError(
+            f"resume={checkpoint}: that run trained at a constant learning rate, and a stage.lr_scheduler cannot "
+            "start mid-run; start a new run from its weights instead (init_weights=<the checkpoint> with the "
+            "schedule and trainer.max_steps of the new run), or resume without stage.lr_scheduler"
+        )
+    if saved and not scheduled:
+        raise ConfigError(
+            f"resume={checkpoint}: that run had a learning-rate schedule; resume it with the same stage.lr_scheduler "
+            "(its run directory's config.yaml has it), or start a new run from its weights with init_weights="
+        )
