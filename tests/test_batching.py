@@ -28,7 +28,7 @@ def test_the_recipe_holds_the_papers_numbers():
     assert (cfg.model.name, cfg.model.resolution, cfg.stage.name) == ("sd15", 256, "task_specific")
     assert cfg.stage.optimizer._target_ == "torch.optim.AdamW"
     assert (cfg.stage.optimizer.lr, cfg.stage.optimizer.weight_decay, cfg.stage.ema_decay) == (1e-4, 0.01, 0.9999)
-    assert "lr_scheduler" not in cfg.stage  # constant learning rate
+    assert (cfg.stage.lr_scheduler.name, cfg.stage.lr_scheduler.warmup_steps) == ("constant", 0)  # the paper's
     assert cfg.trainer.precision == "bf16-mixed" and cfg.stage.gradient_checkpointing
     aligned = compose_config("fit", [*PAPER, "stage=human_alignment"])  # a stage keeps its own EMA
     assert aligned.stage.ema_decay == 0.99 and aligned.data.batch_size * aligned.trainer.accumulate_grad_batches == 3072
