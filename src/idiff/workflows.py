@@ -93,8 +93,7 @@ def fit(cfg: DictConfig, run_dir: Path, registry: TaskRegistry | None = None) ->
                        plugins=[AtomicCheckpointIO()], **stage_trainer_arguments(cfg))
     if rank_zero_only.rank == 0:  # from the environment: the trainer knows its rank only once fit starts
         print(f"fit: stage {cfg.stage.name}, {batch}")
-        if "lr_scheduler" in cfg.stage:  # the diffusion stages (the learned decoder's stage has a constant rate)
-            print(f"fit: {describe_lr_schedule(cfg.stage.optimizer.lr, cfg.stage.lr_scheduler)}")
+        print(f"fit: {describe_lr_schedule(cfg.stage.optimizer.lr, cfg.stage.get('lr_scheduler'))}")
     # Lightning warns that a mid-epoch resume is unreliable for a loader without state_dict; ours resumes from the
     # step count (MixtureDataModule.resume_point), which tests/test_kill_resume.py checks bit for bit.
     warnings.filterwarnings("ignore", message="You're resuming from a checkpoint that ended before the epoch ended")
