@@ -260,8 +260,8 @@ class DiffusionModule(L.LightningModule):
         """Clip as Lightning does, and also for a fused optimizer under ``bf16-mixed``.
 
         Lightning's mixed-precision plugin refuses to clip for any optimizer that unscales in ``step()`` (the fused
-        AdamW), even with bf16, which keeps no grad scaler: there the gradients are already unscaled, so the norm is
-        clipped here, as the plugin's own ``clip_grad_by_norm`` would (BENCHMARKS.md, "bf16 on the CPU").
+        AdamW), even with bf16, which keeps no grad scaler: there the gradients are already unscaled, so the plugin's
+        own norm clipping (``clip_grad_by_norm``) is called past that check (BENCHMARKS.md, "bf16 on the CPU").
         """
         precision = self.trainer.precision_plugin
         if (
@@ -270,8 +270,7 @@ class DiffusionModule(L.LightningModule):
             and precision.scaler is None
             and gradient_clip_algorithm in (None, GradClipAlgorithmType.NORM)
         ):
-            params = [p for group in optimizer.param_groups for p in group["params"]]
-            torch.nn.utils.clip_grad_norm_(params, gradient_clip_val)
+            precision.clip_grad_by_norm(optimizer, gradient_clip_val)
             return
         super().configure_gradient_clipping(optimizer, gradient_clip_val, gradient_clip_algorithm)
 
