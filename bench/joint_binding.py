@@ -12,7 +12,7 @@ position over the training crops (what a model that ignored the figure but read 
 that localises beats both. ``--sample`` adds the full sampler with the task's guidance at the end.
 
     python bench/joint_binding.py --joints nose,left_ankle --steps 1000 --every 100 \
-        model.text_encoder.token_embedding_std=1.0 +model.mask_padding=true
+        model.text_encoder.token_embedding_std=1.0 model.mask_padding=true
 
 Trailing arguments are Hydra overrides of the ``fit`` config (model, stage, task options).
 """

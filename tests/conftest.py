@@ -69,7 +69,7 @@ def make_vae_module(make_module):
     vae = ["model.codec.kind=autoencoder_kl", "+model.codec.block_out_channels=[32,64]",
            "+model.codec.norm_num_groups=32", "+model.codec.down_block_types=[DownEncoderBlock2D,DownEncoderBlock2D]",
            "+model.codec.up_block_types=[UpDecoderBlock2D,UpDecoderBlock2D]", "model.residual=false",
-           "model.noise_schedule.prediction_type=epsilon", "model.preconditioning=null"]
+           "model.noise_schedule.prediction_type=epsilon", "model.preconditioning=null", "model.mask_padding=false"]
     return lambda *overrides: make_module(*vae, *overrides)
 
 

@@ -57,7 +57,8 @@ def test_predict_session_answers_a_request_with_the_decoded_view(idiff_config, f
     Image.fromarray(np.random.default_rng(0).integers(0, 255, (48, 64, 3), dtype=np.uint8)).save(tmp_path / "me.png")
     request = {"joints": ["nose", "left_wrist"], "colours": [], "template": 0}
     answer = session.predict(str(tmp_path / "me.png"), "keypoints", "", request, 6.0, 0.5, 3)
-    assert len(answer.generated) == 1 and answer.generated[0][1].startswith("Circle the nose")
+    assert len(answer.generated) == 2  # one joint per instruction, as experiment=embedded trains keypoints
+    assert answer.generated[0][1].startswith("Circle the nose") and "left wrist" in answer.generated[1][1]
     assert answer.overlay is not None and answer.overlay.shape[0] >= 256  # enlarged for the screen
     assert answer.decoded["keypoints.json"]["images"][0]["width"] == 64
     assert (answer.out_dir / "overlays" / "me.png").is_file()

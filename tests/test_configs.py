@@ -82,9 +82,9 @@ def test_cli_reports_bad_input_in_one_line(argv, message, capsys):
 def test_data_tasks_options_apply_and_the_command_line_wins():
     from idiff.tasks.factory import build_task
 
-    from_data = ["+data.tasks.keypoints.max_keypoints_per_instruction=1", "+data.tasks.keypoints.rotation_prob=0.0"]
+    from_data = ["data.tasks.keypoints.max_keypoints_per_instruction=2", "+data.tasks.keypoints.rotation_prob=0.0"]
     task = build_task("keypoints", compose_config("test", from_data))
-    assert task.config.max_keypoints_per_instruction == 1
+    assert task.config.max_keypoints_per_instruction == 2
     task = build_task("keypoints", compose_config("test", [*from_data, "task.max_keypoints_per_instruction=3"]))
     assert task.config.max_keypoints_per_instruction == 3
     assert task.config.rotation_prob == 0.0  # still from data.tasks

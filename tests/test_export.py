@@ -59,7 +59,7 @@ def test_export_replaces_an_existing_folder_whole(vae_module, tmp_path):
     "override, reason",
     [
         ("model.residual=true", "model.residual=true diffuses target - source"),
-        ("+model.mask_padding=true", "model.mask_padding=true"),
+        ("model.mask_padding=true", "model.mask_padding=true"),
         ("+model.unet.class_embed_type=projection", "class_embed_type=projection"),
     ],
 )

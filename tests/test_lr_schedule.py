@@ -93,7 +93,7 @@ def test_a_bad_schedule_fails_when_the_module_is_built(make_module):
 
 
 SMALL = ("task.synthetic_train_images=4", "task.synthetic_val_images=2", "checkpoint.every_n_train_steps=2",
-         "checkpoint.keep_all=true", "trainer.max_steps=5", "stage.lr_scheduler.name=linear",
+         "checkpoint.keep_all=true", "trainer.max_steps=5", "stage.optimizer.lr=1e-3", "stage.lr_scheduler.name=linear",
          "stage.lr_scheduler.warmup_steps=2")
 
 

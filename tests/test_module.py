@@ -92,7 +92,7 @@ def test_pooled_instruction_embedding_reaches_a_projection_class_embedding(make_
 
 def test_mask_padding_makes_the_unet_blind_to_padding_tokens(make_module):
     """With model.mask_padding, changing the states at padding positions leaves the prediction unchanged."""
-    module = make_module("+model.mask_padding=true").eval()
+    module = make_module("model.mask_padding=true").eval()
     instructions = ["Circle the nose in red", "Mark the left ankle in blue"]
     text, mask = module.encode_text(instructions), module.text_mask(instructions)
     assert mask.shape == text.shape[:2] and mask[:, 0].all() and not mask[:, -1].any()

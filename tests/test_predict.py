@@ -44,7 +44,8 @@ def manifest(run_dir):
 
 
 def test_keypoints_on_a_folder_write_one_output_set_per_image(run, photos):
-    run_dir = run(f"input={photos}", "task=keypoints", "request.joints=[nose,left_wrist]")
+    run_dir = run(f"input={photos}", "task=keypoints", "request.joints=[nose,left_wrist]",
+                  "task.max_keypoints_per_instruction=2")  # both joints in one instruction (the default asks one)
     for name in ("wide", "tall"):
         assert Image.open(run_dir / "predictions" / f"{name}.png").size == (32, 32)
         assert Image.open(run_dir / "overlays" / f"{name}.png").size == (32, 32)

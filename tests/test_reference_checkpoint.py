@@ -12,8 +12,9 @@ import json
 import pytest
 from omegaconf import OmegaConf
 
-from idiff.checkpoints import load_module, resolve_checkpoint
+from idiff.checkpoints import init_weights, load_module, resolve_checkpoint
 from idiff.cli import compose_config, main
+from idiff.module import DiffusionModule
 
 
 def test_reference_resolves_loads_and_matches_its_recipe(tmp_path):
@@ -26,6 +27,23 @@ def test_reference_resolves_loads_and_matches_its_recipe(tmp_path):
         assert shipped.get(key) == recipe.get(key), key
     assert shipped.get("residual_scale", 1.0) == recipe["residual_scale"]  # written before the key existed
     assert sum(p.numel() for p in module.unet.parameters()) > 1_000_000
+
+
+def test_the_embedded_default_starts_from_the_reference(tmp_path):
+    cfg = compose_config("fit", [])
+    assert cfg.init_weights == "reference" and cfg.stage.optimizer.lr == pytest.approx(2e-4)
+    assert cfg.data.tasks.keypoints.max_keypoints_per_instruction == 1  # as the reference was trained
+    model = OmegaConf.to_container(cfg.model, resolve=True)
+    stage = OmegaConf.to_container(cfg.stage, resolve=True)
+    module = DiffusionModule(model, stage, OmegaConf.to_container(cfg.sampler, resolve=True), seed=0)
+    shipped = load_module(resolve_checkpoint("reference", tmp_path))
+    shipped.use_ema_weights()
+    init_weights(module, resolve_checkpoint("reference", tmp_path))  # raises where the default's model does not fit
+    for name, weight in shipped.unet.state_dict().items():
+        assert module.unet.state_dict()[name].equal(weight.to(module.unet.state_dict()[name].dtype)), name
+    # the recipe of the reference itself trains from scratch, at its own rate
+    recipe = compose_config("fit", ["experiment=reference"])
+    assert recipe.init_weights is None and recipe.stage.optimizer.lr == pytest.approx(1e-3)
 
 
 @pytest.mark.slow

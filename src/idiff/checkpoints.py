@@ -151,7 +151,8 @@ def init_weights(module: DiffusionModule, path: str | Path) -> None:
         module.load_state_dict(source.state_dict())
     except RuntimeError as err:
         first = str(err).strip().splitlines()[0]
-        raise ConfigError(f"init_weights={path}: weights do not fit the configured model ({first})") from err
+        raise ConfigError(f"init_weights={path}: weights do not fit the configured model ({first}); give the model "
+                          "they were trained with, or train from scratch with init_weights=null") from err
     if module.ema is not None:
         module.ema = type(module.ema)(module.ema_parameters(), decay=module.ema.decay)
 

@@ -78,8 +78,11 @@ def fit(cfg: DictConfig, run_dir: Path, registry: TaskRegistry | None = None) ->
         check_resumed_schedule(ckpt_path, cfg.stage.get("lr_scheduler"))
     module = DiffusionModule(_plain(cfg.model), _plain(cfg.stage), _plain(cfg.sampler), seed=cfg.seed)
     _check_resolution(cfg, module)
-    if cfg.get("init_weights"):
-        init_weights(module, resolve_checkpoint(cfg.init_weights, cfg.paths.runs_dir))
+    if cfg.get("init_weights") and not ckpt_path:  # a resumed run gets every weight from its checkpoint
+        start = resolve_checkpoint(cfg.init_weights, cfg.paths.runs_dir)
+        init_weights(module, start)
+        if rank_zero_only.rank == 0:
+            print(f"fit: starting from the weights of {start} (init_weights={cfg.init_weights}; null: from scratch)")
     ema = sum(p.numel() for p in module.ema.shadow_params) if module.ema is not None else 0
     check_free_space(run_dir, 2 * checkpoint_bytes(module, ema))
     datamodule = training_data(cfg, registry)
