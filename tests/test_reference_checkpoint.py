@@ -41,9 +41,11 @@ def test_the_embedded_default_starts_from_the_reference(tmp_path):
     init_weights(module, resolve_checkpoint("reference", tmp_path))  # raises where the default's model does not fit
     for name, weight in shipped.unet.state_dict().items():
         assert module.unet.state_dict()[name].equal(weight.to(module.unet.state_dict()[name].dtype)), name
-    # the recipe of the reference itself trains from scratch, at its own rate
-    recipe = compose_config("fit", ["experiment=reference"])
-    assert recipe.init_weights is None and recipe.stage.optimizer.lr == pytest.approx(1e-3)
+    # only stage 2 fine-tunes (conf/experiment_stage/embedded_task_specific.yaml); the other stages and the
+    # reference's own recipe start from scratch at the from-scratch rate
+    for overrides in (["stage=pretrain_adaptation"], ["stage=decoder"], ["experiment=reference"]):
+        other = compose_config("fit", overrides)
+        assert other.init_weights is None and other.stage.optimizer.lr == pytest.approx(1e-3), overrides
 
 
 @pytest.mark.slow
