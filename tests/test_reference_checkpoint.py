@@ -41,11 +41,13 @@ def test_the_embedded_default_starts_from_the_reference(tmp_path):
     init_weights(module, resolve_checkpoint("reference", tmp_path))  # raises where the default's model does not fit
     for name, weight in shipped.unet.state_dict().items():
         assert module.unet.state_dict()[name].equal(weight.to(module.unet.state_dict()[name].dtype)), name
-    # only stage 2 fine-tunes (conf/experiment_stage/embedded_task_specific.yaml); the other stages and the
-    # reference's own recipe start from scratch at the from-scratch rate
-    for overrides in (["stage=pretrain_adaptation"], ["stage=decoder"], ["experiment=reference"]):
+    # only the tiny model's stage 2 fine-tunes (conf/experiment_for/embedded_tiny_task_specific.yaml); the other
+    # stages, SD weights and the reference's own recipe start from scratch (or SD) at the from-scratch rate
+    for overrides in (["stage=pretrain_adaptation"], ["stage=decoder"], ["experiment=reference"],
+                      ["model=sd15", "model.pretrained_path=/models/sd15"]):
         other = compose_config("fit", overrides)
         assert other.init_weights is None and other.stage.optimizer.lr == pytest.approx(1e-3), overrides
+    assert compose_config("fit", ["model=sd15", "model.pretrained_path=/models/sd15"]).model.mask_padding is False
 
 
 @pytest.mark.slow
