@@ -125,3 +125,17 @@ def test_checkpoint_io_writes_whole_files_only(tmp_path, monkeypatch):
         io.save_checkpoint({"step": 2, "w": torch.arange(10.0)}, path)
     assert torch.load(path, weights_only=True)["step"] == 1
     assert [p.name for p in path.parent.iterdir()] == ["last.ckpt"]
+
+
+def test_a_resumed_run_takes_its_weights_from_the_checkpoint_not_init_weights(idiff_fit_tiny, tmp_path, capsys):
+    small = ("task.synthetic_train_images=4", "task.synthetic_val_images=2")
+    last = idiff_fit_tiny("keypoints", *small)
+    saved = tmp_path / "saved.ckpt"
+    saved.write_bytes(last.read_bytes())
+    capsys.readouterr()
+    # the default sets init_weights=reference, which a resumed run must not load over its own weights: a file that
+    # does not exist shows whether it is read at all
+    idiff_fit_tiny("keypoints", *small, f"resume={saved}", "trainer.max_steps=3",
+                   f"init_weights={tmp_path / 'no-such.safetensors'}")
+    assert "starting from the weights" not in capsys.readouterr().out
+    assert torch.load(last, map_location="cpu", weights_only=False)["global_step"] == 3
