@@ -39,8 +39,9 @@ def test_the_embedded_default_starts_from_the_reference(tmp_path):
     shipped = load_module(resolve_checkpoint("reference", tmp_path))
     shipped.use_ema_weights()
     init_weights(module, resolve_checkpoint("reference", tmp_path))  # raises where the default's model does not fit
+    loaded = module.unet.state_dict()
     for name, weight in shipped.unet.state_dict().items():
-        assert module.unet.state_dict()[name].equal(weight.to(module.unet.state_dict()[name].dtype)), name
+        assert loaded[name].equal(weight.to(loaded[name].dtype)), name
     # only the tiny model's stage 2 fine-tunes (conf/experiment_for/embedded_tiny_task_specific.yaml); the other
     # stages, SD weights and the reference's own recipe start from scratch (or SD) at the from-scratch rate
     for overrides in (["stage=pretrain_adaptation"], ["stage=decoder"], ["experiment=reference"],
