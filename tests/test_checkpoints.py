@@ -96,6 +96,26 @@ def test_init_weights_of_another_architecture_names_the_file(module, idiff_confi
         init_weights(DiffusionModule(**plain, seed=0), path)
 
 
+def test_init_weights_lets_a_zero_start_source_filter_join_but_no_other_new_part(module, idiff_config, tmp_path):
+    plain_path = export_weights(module, tmp_path / "plain.safetensors", half=False)
+    cfg = idiff_config("fit", "model.source_filter={kernel_size: 3}")
+    with_filter = {k: OmegaConf.to_container(cfg[k], resolve=True) for k in ("model", "stage", "sampler")}
+    fresh = DiffusionModule(**with_filter, seed=1)
+    init_weights(fresh, plain_path)  # the filter is absent from the file: it keeps its zero start
+    module.use_ema_weights()
+    for name, value in module.unet.state_dict().items():
+        torch.testing.assert_close(fresh.unet.state_dict()[name], value, msg=name)
+    assert all(not p.any() for p in fresh.source_filter.parameters())
+
+    with torch.no_grad():  # the other way round: a file with a part the configured model lacks is refused
+        next(fresh.source_filter.parameters()).add_(1.0)
+    filter_path = export_weights(fresh, tmp_path / "filter.safetensors", half=False)
+    cfg = idiff_config("fit")
+    plain = {k: OmegaConf.to_container(cfg[k], resolve=True) for k in ("model", "stage", "sampler")}
+    with pytest.raises(ConfigError, match=r"filter\.safetensors: weights do not fit .*unexpected 'source_filter\."):
+        init_weights(DiffusionModule(**plain, seed=0), filter_path)
+
+
 def test_a_torn_checkpoint_is_never_the_latest(tmp_path, capsys):
     whole = _fake_run(tmp_path, "2026-01-01_00-00-00", 0)
     data = whole.read_bytes()

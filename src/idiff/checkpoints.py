@@ -136,23 +136,35 @@ def load_module(path: str | Path) -> DiffusionModule:
     return module
 
 
+#: parts a model may add to the one it starts from (``init_weights``): they start at zero, so the loaded model
+#: behaves exactly as before until they learn (``model.source_filter``).
+ZERO_START_PREFIXES = ("source_filter.",)
+
+
 def init_weights(module: DiffusionModule, path: str | Path) -> None:
     """Start ``module`` from the weights in ``path`` (a ``.ckpt`` or ``.safetensors`` of the same model).
 
     Fine-tuning, not resuming: the optimizer and step count start afresh; the EMA restarts from the loaded UNet.
     A checkpoint with an EMA hands on its EMA weights; a text-to-image UNet (stage 1) gets ``conv_in`` widened to the
-    editing UNet's inputs with zero weights for the source latent (stage 1 -> stage 2 hand-off).
+    editing UNet's inputs with zero weights for the source latent (stage 1 -> stage 2 hand-off). A part the model
+    adds that starts at zero (``ZERO_START_PREFIXES``: the source filter) may be absent from ``path``.
     """
     source = load_module(path)
     source.use_ema_weights()
     if source.unet.config.in_channels < module.unet.config.in_channels:
         widen_conv_in(source.unet, module.unet.config.in_channels)
     try:
-        module.load_state_dict(source.state_dict())
+        missing, unexpected = module.load_state_dict(source.state_dict(), strict=False)
     except RuntimeError as err:
         first = str(err).strip().splitlines()[0]
         raise ConfigError(f"init_weights={path}: weights do not fit the configured model ({first}); give the model "
                           "they were trained with, or train from scratch with init_weights=null") from err
+    absent = [k for k in missing if not k.startswith(ZERO_START_PREFIXES)]
+    if absent or unexpected:
+        first = f"missing {absent[0]!r}" if absent else f"unexpected {unexpected[0]!r}"
+        raise ConfigError(f"init_weights={path}: weights do not fit the configured model ({first}; "
+                          f"{len(absent)} missing, {len(unexpected)} unexpected); give the model they were trained "
+                          "with, or train from scratch with init_weights=null")
     if module.ema is not None:
         module.ema = type(module.ema)(module.ema_parameters(), decay=module.ema.decay)
 
