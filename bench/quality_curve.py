@@ -4,8 +4,10 @@ Runs the real ``idiff fit`` (a subprocess, as a user runs it) with ``checkpoint.
 ``--every``-th step's checkpoint is kept, then scores each kept checkpoint with the test workflow of ``idiff test``
 (``idiff.workflows.evaluate``, in this process) on every task of ``data.mixture``. The synthetic data is written
 before the fit starts, so the minutes are those of ``idiff fit`` itself (start-up included): a checkpoint's minute
-is its file's modification time less the moment the fit command was started. The identity baseline (the unchanged
-source decoded and scored the same way) is the floor, drawn as a dashed line.
+is its file's modification time less the moment the fit command was started. A fit that starts from other weights
+(``init_weights``, as the embedded default starts from the shipped reference) gets them as its first point, step 0 at
+minute 0. The identity baseline (the unchanged source decoded and scored the same way) is the floor, drawn as a
+dashed line.
 
     python bench/quality_curve.py                                   # the default: 1,000 steps, a checkpoint every 100
     python bench/quality_curve.py --max-steps 200 --every 50 --max-test-requests 24 --out docs/images \\
@@ -32,6 +34,7 @@ import torch
 from _arguments import parse_known
 from matplotlib.figure import Figure  # no pyplot: no GUI backend, no global figure state
 
+from idiff.checkpoints import resolve_checkpoint
 from idiff.cli import compose_config
 from idiff.files import atomic_write_bytes, atomic_write_json
 from idiff.stages import mixture_tasks
@@ -144,10 +147,15 @@ def main() -> None:
     args = parse_args()
     runs = Path(args.runs)
     folder, started, timings = run_fit(args, runs)
-    task_names = list(compose_config("fit", args.overrides).data.mixture)
+    fit_cfg = compose_config("fit", args.overrides)
+    task_names = list(fit_cfg.data.mixture)
     rows, identity = [], {}
-    for step, checkpoint in kept_checkpoints(folder):
-        row = {"step": step, "minutes": (checkpoint.stat().st_mtime - started) / 60.0, "metrics": {}}
+    points = [(step, checkpoint, (checkpoint.stat().st_mtime - started) / 60.0)
+              for step, checkpoint in kept_checkpoints(folder)]
+    if fit_cfg.get("init_weights"):  # a fine-tune: the weights it starts from are the curve's first point
+        points.insert(0, (0, resolve_checkpoint(fit_cfg.init_weights, runs), 0.0))
+    for step, checkpoint, minutes in points:
+        row = {"step": step, "minutes": minutes, "metrics": {}}
         for task in task_names:
             metrics = score(args, runs, task, step, checkpoint)
             row["metrics"][task] = {k: v for k, v in metrics.items() if not k.startswith("identity/")}
