@@ -114,12 +114,14 @@ def export(cfg: DictConfig) -> Path:
     checkpoint = resolve_checkpoint(cfg.ckpt, cfg.paths.runs_dir)
     module = load_module(checkpoint)
     use_ema = bool(cfg.sampler.use_ema)
+    alpha = module.use_inference_weights(use_ema, cfg.get("wise_ft"))  # the weights are now those to export
     match fmt:
         case "diffusers":
-            path = export_pipeline(module, output, cfg.sampler.scheduler, use_ema)
+            path = export_pipeline(module, output, cfg.sampler.scheduler, use_ema=False)
         case "original":
-            path = export_original(module, output, use_ema)
+            path = export_original(module, output, use_ema=False)
         case _:
-            path = export_weights(module, output, use_ema)
-    print(f"export: {checkpoint} -> {path} (format={fmt}, {'EMA' if use_ema else 'raw'} UNet weights)")
+            path = export_weights(module, output, use_ema=False)
+    average = "" if alpha is None else f", averaged with the start weights by WiSE-FT at alpha {alpha}"
+    print(f"export: {checkpoint} -> {path} (format={fmt}, {'EMA' if use_ema else 'raw'} UNet weights{average})")
     return path

@@ -37,6 +37,7 @@ from idiff.diffusion.sampler import GuidedSampler, build_inference_scheduler
 from idiff.diffusion.source_filter import SourceFilter, build_source_filter
 from idiff.diffusion.training_noise import training_draws
 from idiff.diffusion.unet import build_unet, speed_up_unet, unet_conditioning
+from idiff.diffusion.wise_ft import START_WEIGHTS_KEY, check_alpha, interpolate, start_weights
 from idiff.errors import ConfigError, TrainingError, config_flag
 from idiff.pretrained import PretrainedSource
 from idiff.text import build_text_encoder, build_tokenizer, encode_instructions, instruction_mask
@@ -114,6 +115,8 @@ class DiffusionModule(L.LightningModule):
         if self.residual_scale <= 0:
             raise ConfigError(f"model.residual_scale={self.residual_scale}: must be > 0 (1.0: the edit as it is)")
         self.mask_padding = config_flag(model, "mask_padding", "model", False)
+        self.wise_ft = check_alpha(stage.get("wise_ft"), "stage.wise_ft")
+        self.wise_ft_start: dict[str, torch.Tensor] | None = None  # the fit's start weights (keep_start_weights)
         self._null_text: torch.Tensor | None = None
 
     def ema_parameters(self) -> list[nn.Parameter]:
@@ -277,15 +280,52 @@ class DiffusionModule(L.LightningModule):
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         if self.ema is not None:
             checkpoint["ema"] = self.ema.state_dict()
+        if self.wise_ft_start is not None:
+            checkpoint[START_WEIGHTS_KEY] = self.wise_ft_start
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         if self.ema is not None and "ema" in checkpoint:
             self.ema.load_state_dict(checkpoint["ema"])
+        self.wise_ft_start = checkpoint.get(START_WEIGHTS_KEY)
+        if self.wise_ft is not None and self.wise_ft_start is None:
+            raise ConfigError(
+                f"stage.wise_ft={self.wise_ft}: this checkpoint keeps no start weights to average with (its run "
+                "had stage.wise_ft=null); resume it with stage.wise_ft=null, or start a new run from it with "
+                "init_weights=<the checkpoint>"
+            )
+
+    def keep_start_weights(self) -> None:
+        """With ``stage.wise_ft``, remember the weights the fit starts from (they go into every checkpoint)."""
+        if self.wise_ft is not None:
+            self.wise_ft_start = start_weights(self)
 
     def use_ema_weights(self) -> None:
         """Copy the EMA weights into the UNet (for generation after training)."""
         if self.ema is not None:
             self.ema.copy_to(self.ema_parameters())
+
+    def use_inference_weights(self, use_ema: bool = True, wise_ft: float | None = None) -> float | None:
+        """The weights to generate with: the EMA's (``use_ema``), then averaged with the start weights as WiSE-FT
+        does (:mod:`idiff.diffusion.wise_ft`) with alpha ``wise_ft``, or the fit's ``stage.wise_ft`` when None.
+
+        Applied once: the module then holds plain weights (``stage.wise_ft`` null in its hyper-parameters, so an
+        export of it is not averaged again). Returns the alpha applied, None when there was no average.
+        """
+        if use_ema:
+            self.use_ema_weights()
+        alpha = check_alpha(wise_ft, "wise_ft")
+        if alpha is None:
+            alpha = self.wise_ft if self.wise_ft_start is not None else None
+        elif self.wise_ft_start is None:
+            raise ConfigError(
+                f"wise_ft={wise_ft}: this checkpoint keeps no start weights to average with (only a fit with "
+                "stage.wise_ft set keeps them); leave wise_ft=null"
+            )
+        if alpha is not None:
+            interpolate(self, self.wise_ft_start, alpha)
+        self.wise_ft, self.wise_ft_start = None, None
+        self.hparams["stage"] = {**self.hparams["stage"], "wise_ft": None}
+        return alpha
 
     # ------------------------------------------------------------------------------------------------- generation
     @torch.no_grad()

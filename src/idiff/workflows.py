@@ -34,6 +34,7 @@ from idiff.evaluation import TaskEvaluation
 from idiff.files import atomic_write_bytes
 from idiff.module import DiffusionModule
 from idiff.preflight import check_free_space, check_resolution, check_writable, checkpoint_bytes
+from idiff.pretrained import PretrainedSource
 from idiff.progress import StepBoundedProgressBar
 from idiff.stages import mixture_tasks, stage_trainer_arguments, training_data
 from idiff.strategies import check_strategy
@@ -83,8 +84,12 @@ def fit(cfg: DictConfig, run_dir: Path, registry: TaskRegistry | None = None) ->
         init_weights(module, start)
         if rank_zero_only.rank == 0:
             print(f"fit: starting from the weights of {start} (init_weights={cfg.init_weights}; null: from scratch)")
+    if module.wise_ft is not None and not ckpt_path:  # a resumed run has them in its checkpoint
+        _check_wise_ft_start(cfg)
+        module.keep_start_weights()
     ema = sum(p.numel() for p in module.ema.shadow_params) if module.ema is not None else 0
-    check_free_space(run_dir, 2 * checkpoint_bytes(module, ema))
+    start_bytes = sum(t.numel() * t.element_size() for t in (module.wise_ft_start or {}).values())
+    check_free_space(run_dir, 2 * (checkpoint_bytes(module, ema) + start_bytes))
     datamodule = training_data(cfg, registry)
     checkpoints = ModelCheckpoint(
         dirpath=run_dir / "checkpoints", save_last=True, save_top_k=-1 if cfg.checkpoint.get("keep_all") else 0,
@@ -111,6 +116,16 @@ def fit(cfg: DictConfig, run_dir: Path, registry: TaskRegistry | None = None) ->
             print(f"fit: score it with `idiff test task=<name>`, <name> one of: {', '.join(datamodule.tasks)}")
         _report_skips(datamodule.tasks, run_dir)
     return last
+
+
+def _check_wise_ft_start(cfg: DictConfig) -> None:
+    """``stage.wise_ft`` averages with the weights a fit starts from: they must be pretrained ones."""
+    if not cfg.get("init_weights") and PretrainedSource.from_model_config(cfg.model) is None:
+        raise ConfigError(
+            f"stage.wise_ft={cfg.stage.wise_ft}: WiSE-FT averages the fine-tuned weights with those the fit starts "
+            "from, but this fit starts from random ones (init_weights=null, no model.pretrained_path); set "
+            "init_weights=<checkpoint> (or reference), or stage.wise_ft=null"
+        )
 
 
 def _resume_path(cfg: DictConfig) -> str | None:
@@ -149,15 +164,14 @@ def evaluate(
     module = load_module(checkpoint)
     module.hparams["sampler"] = _plain(cfg.sampler)
     module.hparams["seed"] = cfg.seed
-    if cfg.sampler.use_ema:
-        module.use_ema_weights()
+    wise_ft = module.use_inference_weights(cfg.sampler.use_ema, cfg.get("wise_ft"))
     task = build_task(cfg.task_name, cfg, resolution=module.hparams["model"]["resolution"], registry=registry)
     task.prepare_data()
     requests = task.test_requests()
     task.context.errors.require(len(requests), f"task {cfg.task_name!r}: test requests from {task.data_dir}")
     metadata = {"task": cfg.task_name, "checkpoint": str(checkpoint), "sampler": _plain(cfg.sampler),
                 "guidance": {"text": task.config.guidance.text, "image": task.config.guidance.image},
-                "skipped_records": task.context.errors.count}
+                "skipped_records": task.context.errors.count, "wise_ft": wise_ft}
     choice = cfg.decoder
     decoders, decoder_checkpoint = evaluation_decoders(choice.name, task, cfg.task_name, choice.checkpoint,
                                                        cfg.paths.runs_dir, choice.batch_size)

@@ -85,8 +85,7 @@ def generate_candidates(cfg: DictConfig, run_dir: Path) -> Path:
     checkpoint = resolve_checkpoint(cfg.ckpt, cfg.paths.runs_dir)
     module = load_module(checkpoint)
     module.hparams["sampler"] = OmegaConf.to_container(cfg.sampler, resolve=True)
-    if cfg.sampler.use_ema:
-        module.use_ema_weights()
+    module.use_inference_weights(cfg.sampler.use_ema, cfg.get("wise_ft"))
     device = _device(cfg)
     module.to(device).eval()
     requests = benchmark_requests(cfg, module.hparams["model"]["resolution"])

@@ -90,8 +90,7 @@ def load_inference_module(cfg: DictConfig) -> tuple[DiffusionModule, str]:
         module, where = load_module(checkpoint), str(checkpoint)
     module.hparams["sampler"] = _plain(cfg.sampler)
     module.hparams["seed"] = int(cfg.seed)
-    if cfg.sampler.use_ema:
-        module.use_ema_weights()
+    module.use_inference_weights(cfg.sampler.use_ema, cfg.get("wise_ft"))
     return module.eval(), where
 
 
