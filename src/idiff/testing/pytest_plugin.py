@@ -34,7 +34,7 @@ from omegaconf import DictConfig
 
 TINY_OVERRIDES = [
     "init_weights=null",  # the embedded default starts from the shipped reference, whose model is bigger ...
-    "stage.wise_ft=null",  # ... and averages with it (WiSE-FT), which a random start cannot
+    "++stage.wise_ft=null",  # ... and averages with it (WiSE-FT), which a random start cannot (stage=decoder: no key)
     "model.resolution=32",
     "model.codec.factor=2",
     "model.unet.block_out_channels=[32,64]",
