@@ -55,7 +55,7 @@ def test_inference_weights_are_the_average_of_the_start_and_the_fine_tuned_ema(i
 
 
 def test_a_fit_keeps_its_start_through_resume_and_every_consumer_generates_with_the_average(
-    idiff_config, idiff_fit_tiny, idiff_test_tiny, tmp_path
+    idiff_config, idiff_fit_tiny, idiff_test_tiny, tmp_path, capsys
 ):
     start_file = export_weights(_module(idiff_config), tmp_path / "start.safetensors", half=False)
     start = _floats(load_module(start_file))
@@ -89,8 +89,10 @@ def test_a_fit_keeps_its_start_through_resume_and_every_consumer_generates_with_
     # idiff test generates with the average (metrics.json says which), or with the alpha given on its command line
     metrics = tmp_path / "runs" / "test" / "tiny" / "metrics.json"
     for override, alpha in (((), 0.5), (("wise_ft=1.0",), 1.0)):
+        capsys.readouterr()
         idiff_test_tiny("keypoints", *SMALL, *override, ckpt=last)
         assert json.loads(metrics.read_text())["wise_ft"] == alpha
+        assert f"(WiSE-FT: averaged with its start weights, alpha {alpha})" in capsys.readouterr().out
 
 
 def test_wise_ft_refuses_a_bad_alpha_a_random_start_and_a_checkpoint_without_start(

@@ -180,7 +180,8 @@ def evaluate(
     datamodule = RequestDataModule(requests, task.config.guidance.text, task.config.guidance.image,
                                    cfg.data.eval_batch_size)
     trainer = _trainer(cfg, run_dir, callbacks=[evaluation], logger=False, limit_val_batches=None)
-    print(f"{command}: {len(requests)} requests of task {cfg.task_name!r} with checkpoint {checkpoint}")
+    average = "" if wise_ft is None else f" (WiSE-FT: averaged with its start weights, alpha {wise_ft})"
+    print(f"{command}: {len(requests)} requests of task {cfg.task_name!r} with checkpoint {checkpoint}{average}")
     run = trainer.validate if command == "validate" else trainer.test
     run(module, datamodule=datamodule, verbose=False)
     if trainer.is_global_zero:
