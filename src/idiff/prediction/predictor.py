@@ -80,7 +80,8 @@ def load_inference_module(cfg: DictConfig) -> tuple[DiffusionModule, str]:
     """The model ``ckpt`` names (``ALLOWED_CKPT``) and where it came from.
 
     The sampler settings and the seed are the run's, not the checkpoint's; with ``sampler.use_ema`` the EMA weights
-    replace the UNet's.
+    replace the UNet's, and a checkpoint of a fit with ``stage.wise_ft`` generates with WiSE-FT's average (alpha
+    ``wise_ft``, or the fit's when null).
     """
     checkpoint = _checkpoint_path(cfg)
     if checkpoint is None:
