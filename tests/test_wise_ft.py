@@ -8,7 +8,7 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-from idiff.checkpoints import export_weights, load_module
+from idiff.checkpoints import export_weights, init_weights, load_module
 from idiff.diffusion.wise_ft import START_WEIGHTS_KEY, check_alpha
 from idiff.errors import ConfigError
 from idiff.module import DiffusionModule
@@ -85,6 +85,11 @@ def test_a_fit_keeps_its_start_through_resume_and_every_consumer_generates_with_
     assert exported.hparams["stage"]["wise_ft"] is None
     exported.use_inference_weights(use_ema=True)  # nothing left to average
     _assert_states(_floats(exported), {k: v.half().float() for k, v in expected.items()})  # format=idiff is fp16
+
+    # a fit started from this checkpoint (stage 3 from stage 2) starts from the weights it generates with
+    following = _module(idiff_config)
+    init_weights(following, last)
+    _assert_states(_floats(following), expected)
 
     # idiff test generates with the average (metrics.json says which), or with the alpha given on its command line
     metrics = tmp_path / "runs" / "test" / "tiny" / "metrics.json"

@@ -145,12 +145,13 @@ def init_weights(module: DiffusionModule, path: str | Path) -> None:
     """Start ``module`` from the weights in ``path`` (a ``.ckpt`` or ``.safetensors`` of the same model).
 
     Fine-tuning, not resuming: the optimizer and step count start afresh; the EMA restarts from the loaded UNet.
-    A checkpoint with an EMA hands on its EMA weights; a text-to-image UNet (stage 1) gets ``conv_in`` widened to the
-    editing UNet's inputs with zero weights for the source latent (stage 1 -> stage 2 hand-off). A part the model
-    adds that starts at zero (``ZERO_START_PREFIXES``: the source filter) may be absent from ``path``.
+    A checkpoint hands on the weights it generates with: its EMA weights, averaged with its own start weights when
+    its fit had ``stage.wise_ft`` (what ``idiff test`` scored); a text-to-image UNet (stage 1) gets ``conv_in``
+    widened to the editing UNet's inputs with zero weights for the source latent (stage 1 -> stage 2 hand-off). A
+    part the model adds that starts at zero (``ZERO_START_PREFIXES``: the source filter) may be absent from ``path``.
     """
     source = load_module(path)
-    source.use_ema_weights()
+    source.use_inference_weights(use_ema=True)
     if source.unet.config.in_channels < module.unet.config.in_channels:
         widen_conv_in(source.unet, module.unet.config.in_channels)
     try:
