@@ -7,6 +7,7 @@ per-image mean or only its low-passed part (Gaussian, ``--sigma`` px), of the ou
 the edit and of the true edit (grey levels), their correlation, and the edit's mean absolute per-channel offset.
 
     python bench/deblur_edit.py runs/test/<deblur run> data/deblur/GOPRO_Large
+    python bench/deblur_edit.py     # the newest deblur run under runs/test and data/deblur/GOPRO_Large (nox -s bench)
 
 Results: docs/architecture.md ("Restoration in the default", session 18).
 """
@@ -14,9 +15,11 @@ Results: docs/architecture.md ("Restoration in the default", session 18).
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import numpy as np
+from _arguments import parse_known
 from PIL import Image
 from scipy.ndimage import gaussian_filter
 
@@ -43,12 +46,25 @@ def frame_numbers(output: np.ndarray, blurred: np.ndarray, sharp: np.ndarray, si
     }
 
 
+def newest_deblur_run(runs: Path) -> Path | None:
+    """The newest ``runs/test/<time>`` folder whose ``metrics.json`` is of task ``deblur``."""
+    found = [p.parent for p in runs.glob("test/*/metrics.json") if json.loads(p.read_text()).get("task") == "deblur"]
+    return max(found, key=lambda p: p.stat().st_mtime, default=None)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("run", type=Path, help="an `idiff test task=deblur` run folder (with restored/)")
-    parser.add_argument("root", type=Path, help="the GoPro-layout data root (with test/<sequence>/{blur,sharp}/)")
+    parser.add_argument("run", type=Path, nargs="?", help="an `idiff test task=deblur` run folder (with restored/); "
+                        "default: the newest under runs/test")
+    parser.add_argument("root", type=Path, nargs="?", default=Path("data/deblur/GOPRO_Large"),
+                        help="the GoPro-layout data root (with test/<sequence>/{blur,sharp}/)")
     parser.add_argument("--sigma", type=float, default=3.0, help="Gaussian low-pass of the edit, px (default 3)")
-    args = parser.parse_args()
+    args = parse_known(parser)
+    if args.run is None:
+        args.run = newest_deblur_run(Path("runs"))
+        if args.run is None:
+            print("deblur_edit: no `idiff test task=deblur` run under runs/test; run one first (nothing measured)")
+            return
     rows = []
     for path in sorted((args.run / "restored").glob("*.png")):
         sequence, frame = path.stem.rsplit("_", 1)

@@ -22,7 +22,6 @@ Results: BENCHMARKS.md ("Quality per CPU-minute").
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import resource
@@ -32,13 +31,16 @@ from pathlib import Path
 
 import torch
 from _arguments import parse_known
-from matplotlib.figure import Figure  # no pyplot: no GUI backend, no global figure state
+from _curves import plot, table
 
 from idiff.checkpoints import resolve_checkpoint
 from idiff.cli import compose_config
 from idiff.files import atomic_write_bytes, atomic_write_json
 from idiff.stages import mixture_tasks
 from idiff.workflows import evaluate
+
+#: The columns of the table before the metrics, with their formats.
+CURVE_COLUMNS = {"step": "{}", "minutes": "{:.1f}"}
 
 #: The metrics shown of each default task (a task with none of these shows all of its own).
 HEADLINE = ("AP", "PCK@0.1", "PCK@0.2", "cIoU", "mIoU", "Pr@0.5", "mcIoU", "aAcc")
@@ -99,50 +101,6 @@ def score(args: argparse.Namespace, runs: Path, task: str, step: int, checkpoint
     return evaluate(compose_config("test", overrides), runs / "test" / f"{task}-step{step}")
 
 
-def table(rows: list[dict], tasks: dict[str, dict[str, float]]) -> str:
-    """Markdown: one column per (task, metric), one row per checkpoint, the identity baseline last."""
-    columns = [(t, m) for t, identity in tasks.items() for m in identity]
-    head = "| step | minutes | " + " | ".join(f"{t} {m}" for t, m in columns) + " |"
-    lines = [head, "|" + "---|" * (2 + len(columns))]
-    for row in rows:
-        values = " | ".join(f"{row['metrics'][t][m]:.3f}" for t, m in columns)
-        lines.append(f"| {row['step']} | {row['minutes']:.1f} | {values} |")
-    lines.append("| identity | | " + " | ".join(f"{tasks[t][m]:.3f}" for t, m in columns) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def plot(rows: list[dict], tasks: dict[str, dict[str, float]], title: str) -> bytes:
-    """One panel per task: each metric against training minutes, its identity value dashed in the same colour.
-
-    Metrics above 1 (PSNR in dB) get the left axis and the others (SSIM, IoU, ...) a right-hand one, each scaled to
-    its own values, so a fraction of a dB stays visible beside a [0, 1] metric; one axis from 0 when all are <= 1.
-    """
-    fig = Figure(figsize=(4.2 * len(tasks), 3.6))
-    axes = fig.subplots(1, len(tasks), squeeze=False)
-    minutes = [row["minutes"] for row in rows]
-    for ax, (task, identity) in zip(axes[0], tasks.items(), strict=True):
-        series = {metric: [row["metrics"][task][metric] for row in rows] for metric in identity}
-        large = {metric for metric, values in series.items() if max([*values, identity[metric]]) > 1.0}
-        twin = ax.twinx() if large and len(large) < len(series) else None
-        for i, (metric, floor) in enumerate(identity.items()):
-            where = twin if twin is not None and metric not in large else ax
-            colour = f"C{i}"
-            where.plot(minutes, series[metric], "o-", color=colour, label=metric)
-            where.axhline(floor, color=colour, linestyle="--", linewidth=1, label=f"identity {metric}")
-        if twin is None and not large:
-            ax.set_ylim(bottom=0.0)
-        handles = [h for a in (ax, twin) if a is not None for h in a.get_legend_handles_labels()[0]]
-        ax.legend(handles=handles, fontsize=7)
-        ax.set_title(task, fontsize=10)
-        ax.set_xlabel("training minutes (idiff fit)")
-        ax.grid(alpha=0.3)
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
-    return buffer.getvalue()
-
-
 def main() -> None:
     args = parse_args()
     runs = Path(args.runs)
@@ -165,11 +123,11 @@ def main() -> None:
     out = Path(args.out)
     title = (f"{args.max_steps} steps, checkpoint every {args.every}, "
              f"{args.max_test_requests or 'all'} test requests per task; fit {timings['fit_wall_s'] / 60:.1f} min")
-    atomic_write_bytes(out / f"{args.name}.md", table(rows, identity).encode())
-    atomic_write_bytes(out / f"{args.name}.png", plot(rows, identity, title))
+    atomic_write_bytes(out / f"{args.name}.md", table(rows, identity, CURVE_COLUMNS).encode())
+    atomic_write_bytes(out / f"{args.name}.png", plot(rows, identity, title, "minutes", "training minutes (idiff fit)"))
     atomic_write_json(out / f"{args.name}.json", {"arguments": vars(args), "timings": timings, "rows": rows,
                                                   "identity": identity, "torch_threads": torch.get_num_threads()})
-    print(table(rows, identity))
+    print(table(rows, identity, CURVE_COLUMNS))
     print(f"quality_curve: {json.dumps(timings)}; written to {out}/{args.name}.{{md,png,json}}")
 
 
