@@ -45,6 +45,10 @@ def test_fit_then_test_writes_checkpoint_metrics_and_grid(tiny_argv, tmp_path, p
     results = json.loads((test_dirs[0] / "keypoints_results.json").read_text())
     assert all(len(r["keypoints"]) == 17 * 3 for r in results)
 
+    main(["test", "task=keypoints", *tiny_argv, "-m", "seed=0,1"])  # a sweep, its flag after the overrides
+    swept = sorted(tmp_path.glob("runs/test-multirun/*/*/metrics.json"))
+    assert [p.parent.name for p in swept] == ["0", "1"]
+
     images = tmp_path / "inputs"
     images.mkdir()
     for name in ("a.png", "b.jpg"):

@@ -88,3 +88,39 @@ def test_data_tasks_options_apply_and_the_command_line_wins():
     task = build_task("keypoints", compose_config("test", [*from_data, "task.max_keypoints_per_instruction=3"]))
     assert task.config.max_keypoints_per_instruction == 3
     assert task.config.rotation_prob == 0.0  # still from data.tasks
+
+
+def test_the_flag_table_is_hydras():
+    from hydra._internal.utils import get_args_parser
+
+    from idiff.cli import HYDRA_FLAGS_WITH_VALUE, HYDRA_FLAGS_WITHOUT_VALUE, HYDRA_INFO_CHOICES, HYDRA_INFO_FLAGS
+
+    by_arity = {}
+    for action in get_args_parser()._actions:
+        by_arity.setdefault(action.nargs, set()).update(action.option_strings)
+    assert by_arity[0] == set(HYDRA_FLAGS_WITHOUT_VALUE)
+    assert by_arity[None] == set(HYDRA_FLAGS_WITH_VALUE)
+    assert by_arity["?"] == set(HYDRA_INFO_FLAGS)
+    info = next(a for a in get_args_parser()._actions if a.nargs == "?")
+    assert set(info.choices) == set(HYDRA_INFO_CHOICES)
+
+
+@pytest.mark.parametrize(
+    ("argv", "expected"),
+    [
+        (["command=test", "task=x", "-m", "a=1,2"],
+         {"multirun": True, "overrides": ["command=test", "task=x", "a=1,2"]}),
+        (["command=fit", "~data.mixture", "--cfg", "job", "b=3"],
+         {"cfg": "job", "overrides": ["command=fit", "~data.mixture", "b=3"]}),
+        (["command=fit", "--info", "b=3"], {"info": "all", "overrides": ["command=fit", "b=3"]}),
+        (["command=fit", "-i", "defaults", "-cd=/tmp/conf", "b=3"],
+         {"info": "defaults", "config_dir": "/tmp/conf", "overrides": ["command=fit", "b=3"]}),
+    ],
+)
+def test_hydra_flags_anywhere_on_the_command_line_reach_hydra(argv, expected):
+    from hydra._internal.utils import get_args_parser
+
+    from idiff.cli import hydra_argv
+
+    parsed = vars(get_args_parser().parse_args(hydra_argv(argv)))  # Hydra's own parser: no "unrecognized arguments"
+    assert {key: parsed[key] for key in expected} == expected

@@ -152,6 +152,43 @@ def _print_tasks() -> None:
     Console().print(table if infos else "no idiff tasks installed (pip install plugins/idiff-keypoints)")
 
 
+#: Hydra's command-line flags (``hydra._internal.utils.get_args_parser``, Hydra 1.3) by how many values they take;
+#: ``--info`` takes one only from its choices. tests/test_configs.py checks the table against Hydra's parser.
+HYDRA_FLAGS_WITHOUT_VALUE = ("-h", "--help", "--hydra-help", "--version", "--resolve", "-r", "--run", "-m",
+                             "--multirun", "-sc", "--shell-completion")
+HYDRA_FLAGS_WITH_VALUE = ("-c", "--cfg", "-p", "--package", "-cp", "--config-path", "-cn", "--config-name", "-cd",
+                          "--config-dir", "--experimental-rerun")
+HYDRA_INFO_FLAGS, HYDRA_INFO_CHOICES = ("-i", "--info"), ("all", "config", "defaults", "defaults-tree", "plugins",
+                                                          "searchpath")
+
+
+def hydra_argv(arguments: list[str]) -> list[str]:
+    """Hydra's flags (with their values) first, then the overrides in their order.
+
+    Hydra's argparse takes the overrides as one positional list, which cannot resume after a flag: ``idiff test
+    task=denoise -m wise_ft=0.5,1.0`` (or the CLI's own ``command=`` override before a user's ``-m``) would end in
+    "unrecognized arguments".
+    """
+    flags, overrides, last, i = [], [], [], 0
+    while i < len(arguments):
+        token = arguments[i]
+        name = token.split("=", 1)[0]
+        i += 1
+        if name not in (*HYDRA_FLAGS_WITHOUT_VALUE, *HYDRA_FLAGS_WITH_VALUE, *HYDRA_INFO_FLAGS):
+            overrides.append(token)
+        elif name in HYDRA_FLAGS_WITHOUT_VALUE or "=" in token:  # -m, or a value in the token: --cfg=job
+            flags.append(token)
+        elif name in HYDRA_FLAGS_WITH_VALUE and i < len(arguments):
+            flags += [token, arguments[i]]
+            i += 1
+        elif name in HYDRA_INFO_FLAGS and i < len(arguments) and arguments[i] in HYDRA_INFO_CHOICES:
+            flags += [token, arguments[i]]
+            i += 1
+        else:  # --info without its value would take the next override as one: it goes last
+            last.append(token)
+    return [*flags, *overrides, *last]
+
+
 def _validate_overrides(verb: str, overrides: list[str]) -> None:
     """Compose once up front so a bad key or value is reported in one line, not a Hydra traceback."""
     if any(o in ("-m", "--multirun") or o.startswith("-") for o in overrides):
@@ -203,7 +240,7 @@ def main(argv: list[str] | None = None) -> None:
     except IdiffError as err:
         print(f"idiff: error: {err}", file=sys.stderr)
         sys.exit(2)
-    sys.argv = [sys.argv[0], *prepared]
+    sys.argv = [sys.argv[0], *hydra_argv(prepared)]
     _hydra_main()
 
 
