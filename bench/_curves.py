@@ -12,6 +12,17 @@ import io
 from matplotlib.figure import Figure  # no pyplot: no GUI backend, no global figure state
 
 
+def split_identity(metrics: dict[str, float], shown: tuple[str, ...]) -> tuple[dict[str, float], dict[str, float]]:
+    """``evaluate``'s metrics as (generated, identity), each kept to the ``shown`` names (all when it has none)."""
+
+    def headline(values: dict[str, float]) -> dict[str, float]:
+        return {k: v for k, v in values.items() if k in shown} or values
+
+    generated = {k: v for k, v in metrics.items() if not k.startswith("identity/")}
+    identity = {k.split("/", 1)[1]: v for k, v in metrics.items() if k.startswith("identity/")}
+    return headline(generated), headline(identity)
+
+
 def table(rows: list[dict], tasks: dict[str, dict[str, float]], columns: dict[str, str]) -> str:
     """Markdown: the row's ``columns`` (name -> format, e.g. ``{"minutes": "{:.1f}"}``), then one column per (task,
     metric); one row per measured point, the identity baseline last."""

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import torch
 from _arguments import parse_known
-from _curves import plot, table
+from _curves import plot, split_identity, table
 
 from idiff.checkpoints import resolve_checkpoint
 from idiff.cli import compose_config
@@ -44,11 +44,6 @@ CURVE_COLUMNS = {"step": "{}", "minutes": "{:.1f}"}
 
 #: The metrics shown of each default task (a task with none of these shows all of its own).
 HEADLINE = ("AP", "PCK@0.1", "PCK@0.2", "cIoU", "mIoU", "Pr@0.5", "mcIoU", "aAcc")
-
-
-def headline(metrics: dict[str, float]) -> dict[str, float]:
-    shown = {k: v for k, v in metrics.items() if k in HEADLINE}
-    return shown or metrics
 
 
 def parse_args() -> argparse.Namespace:
@@ -116,8 +111,8 @@ def main() -> None:
         row = {"step": step, "minutes": minutes, "metrics": {}}
         for task in task_names:
             metrics = score(args, runs, task, step, checkpoint)
+            identity[task] = split_identity(metrics, HEADLINE)[1]  # the rows keep every metric
             row["metrics"][task] = {k: v for k, v in metrics.items() if not k.startswith("identity/")}
-            identity[task] = headline({k.split("/", 1)[1]: v for k, v in metrics.items() if k.startswith("identity/")})
             print(f"quality_curve: step {step}, {row['minutes']:.1f} min, {task}: {row['metrics'][task]}", flush=True)
         rows.append(row)
     out = Path(args.out)

@@ -20,7 +20,7 @@ import argparse
 from pathlib import Path
 
 from _arguments import parse_known
-from _curves import plot, table
+from _curves import plot, split_identity, table
 
 from idiff.checkpoints import find_latest_checkpoint, resolve_checkpoint
 from idiff.cli import compose_config
@@ -44,11 +44,6 @@ def parse_args() -> argparse.Namespace:
     return parse_known(parser)
 
 
-def headline(metrics: dict[str, float]) -> dict[str, float]:
-    shown = {k: v for k, v in metrics.items() if k in HEADLINE}
-    return shown or metrics
-
-
 def main() -> None:
     args = parse_args()
     if args.ckpt == "latest" and find_latest_checkpoint(args.runs_dir) is None:
@@ -66,8 +61,7 @@ def main() -> None:
                          "trainer.enable_progress_bar=false", f"task.max_test_requests={args.max_test_requests}",
                          *args.overrides]
             metrics = evaluate(compose_config("test", overrides), runs / "test" / f"{task}-alpha{alpha:g}")
-            row["metrics"][task] = headline({k: v for k, v in metrics.items() if not k.startswith("identity/")})
-            identity[task] = headline({k.split("/", 1)[1]: v for k, v in metrics.items() if k.startswith("identity/")})
+            row["metrics"][task], identity[task] = split_identity(metrics, HEADLINE)
             print(f"wise_ft_sweep: alpha {alpha:g}, {task}: {row['metrics'][task]}", flush=True)
         rows.append(row)
     out = Path(args.out)
