@@ -13,7 +13,9 @@ Each decoder also runs as it did before its shortcut, in turns with the default 
 keypoints with the full-resolution search (``decode_keypoints(stride=1)``, every pixel; the default searches a
 subsampled grid first at this size), with how far apart their points are; masks with the bilateral filter over
 every pixel (``SPARSE_SHARE = 0``; the default filters only pixels whose window holds votes on both sides of the
-prior), with whether the masks are identical.
+prior), with whether the masks are identical. Masks also run through the grid decoder (``task.decode_grid=64``,
+``idiff_segmentation.grid_decoding``), with the IoU of its masks to the default's and the task's metrics
+(``task.evaluate``: cIoU / mIoU, mcIoU / mIoU) with each.
 
     python bench/decoders.py                       # 256 px, 3 repeats
     python bench/decoders.py --profile             # also cProfile each decoder (top 12 by internal time)
@@ -30,6 +32,7 @@ import statistics
 import sys
 import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -85,11 +88,33 @@ def whole_image_filter(task):
     return decode
 
 
-def same_masks(task, work: list) -> str:
-    """Whether the default mask decode and the whole-image filter give the same masks on ``work``."""
+def grid_decode(task, grid: int):
+    """The mask task's decode with ``decode_grid=grid`` (the grid decoder) during the call."""
+    def decode(generated: np.ndarray, request) -> np.ndarray:
+        previous, task.config.decode_grid = task.config.decode_grid, grid
+        try:
+            return task.decode(generated, request)
+        finally:
+            task.config.decode_grid = previous
+    return decode
+
+
+def same_masks(task, work: list, grid: int) -> str:
+    """Whether the default mask decode and the whole-image filter give the same masks on ``work``; how close the
+    grid decoder's masks are to the default's (IoU), and the task's metrics with each (``task.evaluate``)."""
     whole = whole_image_filter(task)
-    same = sum(np.array_equal(task.decode(g, r), whole(g, r)) for g, r in work)
-    return f"{same} of {len(work)} masks identical"
+    exact = [task.decode(g, r) for g, r in work]
+    same = sum(np.array_equal(e, whole(g, r)) for e, (g, r) in zip(exact, work, strict=True))
+    gridded = [grid_decode(task, grid)(g, r) for g, r in work]
+    ious = [(a & b).sum() / max((a | b).sum(), 1) for a, b in zip(exact, gridded, strict=True)]
+    requests = [r for _, r in work]
+    with tempfile.TemporaryDirectory() as out:
+        metrics = {side: task.evaluate(requests, masks, Path(out)) for side, masks in (("default", exact),
+                                                                                     (f"grid {grid}", gridded))}
+    shown = ", ".join(f"{side} " + " / ".join(f"{k} {v:.4f}" for k, v in list(m.items())[:2])
+                      for side, m in metrics.items())
+    return (f"{same} of {len(work)} masks identical to the whole-image filter; grid {grid} against the default: "
+            f"IoU median {np.median(ious):.4f}, min {np.min(ious):.4f}, {sum(i == 1 for i in ious)} identical; {shown}")
 
 
 def agreement(task, work: list) -> str:
@@ -110,6 +135,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--max-requests", type=int, default=40, help="test requests per task (0 = all)")
     parser.add_argument("--tasks", default=",".join(TASKS), help="comma-separated task names")
     parser.add_argument("--data", default="", help="data folder (default: a temporary one)")
+    parser.add_argument("--grid", type=int, default=64, help="decode_grid of the masks' grid decoder row")
     parser.add_argument("--profile", action="store_true", help="cProfile one pass of each decoder")
     return parse_known(parser)
 
@@ -122,6 +148,9 @@ def main() -> None:
             task, work = pairs(name, args.resolution, args.data or tmp, args.max_requests)
             before = f"{name}, full search" if name == "keypoints" else f"{name}, every pixel filtered"
             sides = {name: task.decode, before: full_search if name == "keypoints" else whole_image_filter(task)}
+            gridded = f"{name}, grid {args.grid}"
+            if name != "keypoints":
+                sides[gridded] = grid_decode(task, args.grid)
             rates: dict[str, list[float]] = {side: [] for side in sides}
             cpu: dict[str, list[float]] = {side: [] for side in sides}
             for repeat in range(args.repeats):
@@ -136,9 +165,12 @@ def main() -> None:
                 print(f"{side}: {len(work)} images, {', '.join(f'{r:.0f}' for r in rates[side])} images/s", flush=True)
             ours, full = rates[name], rates[before]
             ratio = statistics.median(ours) / statistics.median(full)
-            same = agreement(task, work) if name == "keypoints" else same_masks(task, work)
+            same = agreement(task, work) if name == "keypoints" else same_masks(task, work, args.grid)
             notes.append(f"{name} / {before.split(', ')[1]}: {ratio:.2f}x images/s "
                          f"(paired {paired_ratio(ours, full):.2f}x); {same}")
+            if gridded in rates:
+                notes.append(f"{gridded} / {name}: {statistics.median(rates[gridded]) / statistics.median(ours):.2f}x "
+                             f"images/s (paired {paired_ratio(rates[gridded], ours):.2f}x)")
             if args.profile:
                 profile = cProfile.Profile()
                 profile.runcall(images_per_second, task.decode, work)

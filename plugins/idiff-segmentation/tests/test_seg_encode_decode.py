@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageFilter
 
 from idiff_segmentation.decoding import decode_mask
 from idiff_segmentation.encoding import (
@@ -18,58 +15,9 @@ from idiff_segmentation.encoding import (
     encode_mask,
     overlay_mask,
 )
-from idiff_segmentation.synthetic_refer import smooth_background
 from idiff_segmentation.templates import REFERRING_TEMPLATES, SEMANTIC_TEMPLATES, build_instruction
 
 RES = 64
-
-
-def scene(seed: int, colour: str) -> tuple[np.ndarray, np.ndarray]:
-    """A textured 64 px scene with distractor patches (one in ``colour`` itself) and one object to mark.
-
-    The object's colour differs clearly from ``colour`` (test requests pick such a colour, see
-    ``contrast_colour``): where an object already has the overlay colour, the mark is invisible by construction.
-    """
-    rng = np.random.default_rng([seed, COLOUR_NAMES.index(colour)])
-    pil = Image.fromarray(smooth_background(rng, RES))
-    draw = ImageDraw.Draw(pil)
-    for k in range(3):
-        x, y = rng.uniform(0, RES - 12, 2)
-        fill = COLOURS[colour] if k == 0 else tuple(int(v) for v in rng.integers(0, 256, 3))
-        draw.rectangle([x, y, x + rng.uniform(5, 12), y + rng.uniform(5, 12)], fill=fill)
-    while True:
-        body = rng.integers(0, 256, 3)
-        if np.linalg.norm(body - np.asarray(COLOURS[colour])) >= 120:
-            break
-    cx, cy = rng.uniform(24, 40, 2)
-    rx, ry = rng.uniform(11, 17, 2)
-    shape = Image.new("L", (RES, RES), 0)
-    ImageDraw.Draw(shape).ellipse([cx - rx, cy - ry, cx + rx, cy + ry], fill=1)
-    mask = np.asarray(shape, dtype=bool)
-    image = np.asarray(pil).copy()
-    image[mask] = np.clip(body + rng.normal(0, 8, (int(mask.sum()), 3)), 0, 255).astype(np.uint8)
-    return image, mask
-
-
-def blur(image: np.ndarray) -> np.ndarray:
-    return np.asarray(Image.fromarray(image).filter(ImageFilter.GaussianBlur(0.8)))
-
-
-def noise(image: np.ndarray) -> np.ndarray:
-    return np.clip(image + np.random.default_rng(0).normal(0, 8, image.shape), 0, 255).astype(np.uint8)
-
-
-def jpeg(image: np.ndarray) -> np.ndarray:
-    buffer = io.BytesIO()
-    Image.fromarray(image).save(buffer, format="JPEG", quality=75)
-    return np.asarray(Image.open(buffer).convert("RGB"))
-
-
-def tint(image: np.ndarray) -> np.ndarray:
-    return np.clip(image.astype(np.int16) + np.array([12, -10, 8]), 0, 255).astype(np.uint8)
-
-
-ARTEFACTS = {"blur": blur, "noise": noise, "jpeg": jpeg, "tint": tint}
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -107,7 +55,7 @@ def test_templates_and_instructions() -> None:
         build_instruction("panoptic", "x", "red")
 
 
-def test_empty_mask_target_is_the_source_and_choices_are_random() -> None:
+def test_empty_mask_target_is_the_source_and_choices_are_random(scene) -> None:
     image, _ = scene(0, "red")
     rng = np.random.default_rng(0)
     encs = [encode_mask(image, np.zeros((RES, RES), bool), "grass", "semantic", rng) for _ in range(200)]
@@ -125,12 +73,13 @@ def test_contrast_colour_avoids_the_object_colour() -> None:
 
 
 @pytest.mark.parametrize("colour", COLOUR_NAMES)
-def test_round_trip_clean_and_under_artefacts(colour: str) -> None:
+def test_round_trip_clean_and_under_artefacts(colour: str, scene, artefacts) -> None:
     for seed in range(3):
         image, mask = scene(seed, colour)
         target = overlay_mask(image, mask, colour)
         assert iou(decode_mask(target, image, colour), mask) >= 0.99, (colour, seed, "clean")
-        for name, artefact in ARTEFACTS.items():
+        for name in ("blur", "noise", "jpeg", "tint"):
+            artefact = artefacts[name]
             got = iou(decode_mask(artefact(target), image, colour), mask)
             assert got >= 0.9, (colour, seed, name, got)
         for alpha in (0.4, 0.6):
@@ -139,9 +88,9 @@ def test_round_trip_clean_and_under_artefacts(colour: str) -> None:
 
 
 @pytest.mark.parametrize("colour", COLOUR_NAMES)
-def test_unchanged_image_decodes_to_nothing(colour: str) -> None:
+def test_unchanged_image_decodes_to_nothing(colour: str, scene, artefacts) -> None:
     image, _ = scene(4, colour)
-    for generated in (image, *(artefact(image) for artefact in ARTEFACTS.values())):
+    for generated in (image, *(artefacts[name](image) for name in ("blur", "noise", "jpeg", "tint"))):
         assert decode_mask(generated, image, colour).sum() <= 0.01 * RES * RES
 
 

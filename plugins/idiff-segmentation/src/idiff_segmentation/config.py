@@ -39,6 +39,10 @@ class SegmentationConfig(TaskConfig):
         decode_threshold: fraction of ``overlay_alpha`` a pixel must move toward the colour to count as marked.
         decode_tolerance: RGB distance between source and colour at which a pixel's vote has half weight.
         decode_radius: decoder vote window radius in pixels at 64 px.
+        decode_grid: 0 reads every pixel (the analytic decoder, :func:`~idiff_segmentation.decoding.decode_mask`);
+            ``N`` reads the mask on an N x N grid and only undecided cells pixel by pixel
+            (:func:`~idiff_segmentation.grid_decoding.decode_mask_grid`: ~20x faster at 256 px, close but not the
+            same masks; BENCHMARKS.md "Decoders"). Images under 2N px are read pixel by pixel either way.
         write_masks: write each predicted mask as a PNG under ``<run dir>/masks/``.
         synthetic_train_images: images of the synthetic train split.
         synthetic_val_images: images of the synthetic val split.
@@ -52,6 +56,7 @@ class SegmentationConfig(TaskConfig):
     decode_threshold: float = 0.5
     decode_tolerance: float = 30.0
     decode_radius: float = 1.0
+    decode_grid: int = 0
     write_masks: bool = True
     synthetic_train_images: int = 200
     synthetic_val_images: int = 24
@@ -66,6 +71,8 @@ class SegmentationConfig(TaskConfig):
             raise ValueError(f"test_colour must be one of {allowed}; got {self.test_colour!r}")
         if self.decode_tolerance <= 0 or self.decode_radius <= 0:
             raise ValueError("decode_tolerance and decode_radius must be > 0")
+        if self.decode_grid != 0 and not 4 <= self.decode_grid <= 4096:
+            raise ValueError(f"decode_grid must be 0 (every pixel) or a grid size in [4, 4096]; got {self.decode_grid}")
         if self.synthetic_train_images < 1 or self.synthetic_val_images < 1 or self.synthetic_image_size < 16:
             raise ValueError("synthetic_train_images and synthetic_val_images must be >= 1, synthetic_image_size >= 16")
 

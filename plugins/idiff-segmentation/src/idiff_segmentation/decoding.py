@@ -43,13 +43,15 @@ window votes all lie on one side of ``prior`` is decided without it; the filter 
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from idiff_segmentation.encoding import DEFAULT_ALPHA, colour_rgb
 
 __all__ = [
-    "binomial_blur", "decode_mask", "mask_votes", "similarity_mean", "similarity_mean_at",
-    "to_decoder_space", "window_range",
+    "binomial_blur", "decode_mask", "decoder_matrix", "mask_votes", "similarity_mean", "similarity_mean_at",
+    "to_decoder_space", "vote_weights", "weighted_votes", "window_range",
 ]
 
 #: RGB -> YCbCr (JPEG / BT.601 full range), rows Y, Cb, Cr.
@@ -61,10 +63,18 @@ def to_decoder_space(rgb: np.ndarray, chroma_weight: float = 0.35) -> np.ndarray
 
     The result is rescaled so the transform has the Frobenius norm of the identity (distances read about like RGB).
     """
+    return np.asarray(rgb, dtype=np.float32) @ decoder_matrix(chroma_weight)
+
+
+@functools.lru_cache(maxsize=8)
+def decoder_matrix(chroma_weight: float = 0.35) -> np.ndarray:
+    """The (3, 3) float32 matrix ``M`` with ``rgb @ M`` in the decoder's colour space (:func:`to_decoder_space`)."""
     m = _YCBCR.copy()
     m[1:] *= chroma_weight
     m *= np.sqrt(3.0 / float((m * m).sum()))
-    return np.asarray(rgb, dtype=np.float32) @ m.T.astype(np.float32)
+    out = m.T.astype(np.float32)
+    out.flags.writeable = False
+    return out
 
 
 def binomial_blur(image: np.ndarray) -> np.ndarray:
@@ -72,6 +82,29 @@ def binomial_blur(image: np.ndarray) -> np.ndarray:
     p = np.pad(image, ((1, 1), (1, 1), (0, 0)), mode="edge")
     rows = (p[:-2] + 2.0 * p[1:-1] + p[2:]) / 4.0
     return (rows[:, :-2] + 2.0 * rows[:, 1:-1] + rows[:, 2:]) / 4.0
+
+
+def vote_weights(
+    generated: np.ndarray, reference: np.ndarray, colour: np.ndarray, tolerance: float = 30.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """How far each pixel moved from ``reference`` toward ``colour`` (``t``, step 1) and its weight ``w`` (step 2).
+
+    ``generated`` and ``reference`` are (..., 3), ``colour`` a 3-vector, all in one colour space; float arrays (...).
+    """
+    ref = np.asarray(reference, dtype=np.float32)[..., :3]
+    d = np.asarray(colour, dtype=np.float32) - ref
+    n2 = np.einsum("...c,...c->...", d, d)
+    moved = np.asarray(generated, dtype=np.float32)[..., :3] - ref
+    t = np.einsum("...c,...c->...", moved, d) / np.maximum(n2, 1.0)
+    return t, n2 / (n2 + tolerance * tolerance)
+
+
+def weighted_votes(
+    t: np.ndarray, weight: np.ndarray, alpha: float = DEFAULT_ALPHA, threshold: float = 0.5
+) -> np.ndarray:
+    """Votes ``clip(t / alpha - threshold, -0.5, 0.5)``, counted ``w^2`` for the mask and ``w`` against it."""
+    votes = np.clip(t / alpha - threshold, -0.5, 0.5)
+    return np.where(votes > 0, votes * weight * weight, votes * weight)
 
 
 def mask_votes(
@@ -87,13 +120,7 @@ def mask_votes(
     ``generated``, ``reference`` and ``colour`` are in one colour space (RGB, or the decoder's).
     """
     rgb = np.asarray(colour_rgb(colour) if isinstance(colour, str) else colour, dtype=np.float32)
-    ref = np.asarray(reference, dtype=np.float32)[..., :3]
-    d = rgb - ref
-    n2 = np.einsum("hwc,hwc->hw", d, d)
-    t = np.einsum("hwc,hwc->hw", np.asarray(generated, dtype=np.float32)[..., :3] - ref, d) / np.maximum(n2, 1.0)
-    votes = np.clip(t / alpha - threshold, -0.5, 0.5)
-    weight = n2 / (n2 + tolerance * tolerance)
-    return np.where(votes > 0, votes * weight * weight, votes * weight)
+    return weighted_votes(*vote_weights(generated, reference, rgb, tolerance), alpha, threshold)
 
 
 def _neighbour_kernels(guide: np.ndarray, radius: int, similarity: float) -> list[np.ndarray]:

@@ -18,6 +18,7 @@ from idiff_segmentation.config import TEST_COLOUR_MODES, SegmentationConfig
 from idiff_segmentation.decoding import decode_mask
 from idiff_segmentation.encoding import COLOUR_NAMES, COLOURS, contrast_colour, encode_mask, overlay_mask
 from idiff_segmentation.evaluation import write_mask_png
+from idiff_segmentation.grid_decoding import decode_mask_grid
 from idiff_segmentation.masks import resize_image, resize_mask
 from idiff_segmentation.prediction import mask_box, segmentation_requests, write_instances, write_label_maps
 from idiff_segmentation.templates import templates_for
@@ -71,20 +72,20 @@ class SegmentationTask(Task):
 
     # ------------------------------------------------------------------ decode / render
     def decode(self, generated: np.ndarray, request: EditRequest) -> np.ndarray:
-        """Boolean (R, R) mask in the request's colour (see :func:`idiff_segmentation.decoding.decode_mask`)."""
+        """Boolean (R, R) mask in the request's colour (``decode_mask``; ``decode_mask_grid`` with ``decode_grid``)."""
         src = request.source
         gen = np.asarray(generated, dtype=np.uint8)[..., :3]
         if gen.shape[:2] != src.shape[:2]:
             gen = resize_image(gen, (src.shape[1], src.shape[0]))
-        return decode_mask(
-            gen,
-            src,
-            request.meta["colour"],
-            alpha=request.meta.get("alpha", self.config.overlay_alpha),
-            threshold=self.config.decode_threshold,
-            tolerance=self.config.decode_tolerance,
-            radius=self.config.decode_radius,
-        )
+        options = {
+            "alpha": request.meta.get("alpha", self.config.overlay_alpha),
+            "threshold": self.config.decode_threshold,
+            "tolerance": self.config.decode_tolerance,
+            "radius": self.config.decode_radius,
+        }
+        if self.config.decode_grid:
+            return decode_mask_grid(gen, src, request.meta["colour"], grid=self.config.decode_grid, **options)
+        return decode_mask(gen, src, request.meta["colour"], **options)
 
     def render(self, request: EditRequest, prediction: Any) -> np.ndarray:
         """The decoded mask over the source in the request's colour, its outline in black or white.

@@ -1,0 +1,185 @@
+"""The grid mask decoder: the analytic decoder read on a coarse grid, its edges refined at full resolution.
+
+:func:`idiff_segmentation.decoding.decode_mask` reads every pixel with a bilateral neighbourhood; at 256 px that is
+~20 ms of CPU per mask (BENCHMARKS.md, "Decoders"). This decoder makes the same three readings -- how far each
+pixel moved from its source toward the requested colour (``mask_votes``), the output's global tint (the median move
+of the unmarked pixels), and how far to trust a pixel's own vote (the noise left after the tint) -- but on a grid of
+``grid`` x ``grid`` cells (64 by default, the resolution the analytic decoder's window is defined at), and only the
+cells it cannot decide on the grid go back to full resolution:
+
+1. **grid**: generated and source images are averaged over ``f x f`` blocks (``f = H // grid``), which also
+   averages a model's pixel noise down by ``f``. Each cell moves ``t`` toward the colour (step 1 of the analytic
+   decoder); cells with ``t <= threshold * alpha`` read as unmarked at first, and their median move is the output's
+   tint (clipped to ``max_shift``), taken out of every cell's ``t``. Votes (step 2) are mixed half and half with
+   their 3x3 mean (step 3 without the bilateral weights: a cell's own vote is already ``f`` times less noisy than a
+   pixel's), and a cell is marked where that exceeds ``prior``.
+2. **edges**: a cell whose 3x3 neighbourhood holds both decisions, or that moved between 15 % and 85 % of the way
+   (a block part-covered by the mask) while its colour differs enough from the requested one (weight > 1/2), is read
+   pixel by pixel: each of its pixels scores ``own * vote + (1 - own) * mean`` > ``prior``, ``mean`` the 3x3 mean of
+   the pixel votes around it (a decided cell's pixels voting as their cell), and
+   ``own = 1 / (1 + (residual / noise_scale)^2)`` from the median residual of one pixel per unmarked cell. A clean
+   encoding (residual 0) is thus read to the pixel at its edges, a noisy one by its 3x3 neighbourhood. Every other
+   pixel takes its cell's decision.
+
+Not the same masks as the analytic decoder (a mask part thinner than ~15 % of a block can be lost, and a blurred
+texture is not modelled), which stays the default; ``decode_grid`` in the tasks' config picks this one. How close the
+two are, on the synthetic test requests and under a model's artefacts, and their speed: BENCHMARKS.md ("Decoders")
+and the plugin's tests/test_seg_grid_decoder.py. Images whose sides are not multiples of ``f``, or under twice
+``grid``, are decoded by ``decode_mask`` itself.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from idiff_segmentation.decoding import decode_mask, decoder_matrix, vote_weights, weighted_votes
+from idiff_segmentation.encoding import DEFAULT_ALPHA, colour_rgb
+
+__all__ = ["block_mean", "decode_mask_grid", "grid_factor"]
+
+
+def grid_factor(height: int, width: int, grid: int) -> int:
+    """Block side ``f`` of a ``grid`` px decode (``height // grid``), or 1 where the image needs full resolution."""
+    f = height // grid if grid > 0 else 1
+    return f if f >= 2 and height % f == 0 and width % f == 0 else 1
+
+
+@functools.lru_cache(maxsize=16)
+def _block_mixer(factor: int, chroma_weight: float | None) -> np.ndarray:
+    """(factor * 3, 3): a block row's ``factor`` RGB sums -> the block's mean, in the decoder's space if asked."""
+    matrix = np.eye(3, dtype=np.float32) if chroma_weight is None else decoder_matrix(chroma_weight)
+    return np.tile(matrix / np.float32(factor * factor), (factor, 1))
+
+
+def block_mean(image: np.ndarray, factor: int, chroma_weight: float | None = None) -> np.ndarray:
+    """Mean of each ``factor x factor`` block of an (H, W, 3) image, float32 (H / factor, W / factor, 3).
+
+    With ``chroma_weight``, in the decoder's colour space (``to_decoder_space`` of the means). Rows are summed first
+    (uint8 in uint16: exact while ``factor`` <= 257), then each block's ``factor`` row sums and the colour matrix in
+    one matrix product.
+    """
+    h, w = image.shape[0] // factor, image.shape[1] // factor
+    wide = np.uint16 if image.dtype == np.uint8 and factor <= 257 else np.float32
+    rows = np.add(image[0::factor], image[1::factor], dtype=wide)
+    for k in range(2, factor):
+        rows += image[k::factor]
+    return (rows.reshape(h * w, factor * 3).astype(np.float32) @ _block_mixer(factor, chroma_weight)).reshape(h, w, 3)
+
+
+def _box3(values: np.ndarray) -> np.ndarray:
+    """Mean over each 3x3 window, edges replicated."""
+    h, w = values.shape
+    p = np.empty((h + 2, w + 2), values.dtype)
+    p[1:-1, 1:-1] = values
+    p[0, 1:-1], p[-1, 1:-1] = values[0], values[-1]
+    p[:, 0], p[:, -1] = p[:, 1], p[:, -2]
+    rows = p[:-2] + p[1:-1]
+    rows += p[2:]
+    out = rows[:, :-2] + rows[:, 1:-1]
+    out += rows[:, 2:]
+    out *= values.dtype.type(1.0 / 9.0)
+    return out
+
+
+def _median(values: np.ndarray, axis: int = -1) -> np.ndarray:
+    """The median's lower middle value along ``axis`` (one partition; the decoder needs no interpolated middle)."""
+    k = (values.shape[axis] - 1) // 2
+    return np.take(np.partition(values, k, axis=axis), k, axis=axis)
+
+
+def _window_mean(coarse: np.ndarray, fine: np.ndarray, cells: np.ndarray, factor: int, k: int = 1) -> np.ndarray:
+    """Mean vote over each undecided pixel's (2k+1)^2 window at full resolution: the fine votes where computed
+    (``fine``, the pixels of ``cells``), elsewhere the vote of the pixel's cell (``coarse``); edges replicated."""
+    h, w = coarse.shape
+    padded = np.empty((h + 2, w + 2), coarse.dtype)
+    padded[1:-1, 1:-1] = coarse
+    padded[0, 1:-1], padded[-1, 1:-1] = coarse[0], coarse[-1]
+    padded[:, 0], padded[:, -1] = padded[:, 1], padded[:, -2]
+    full = padded.repeat(factor, axis=1).repeat(factor, axis=0)  # (H + 2f, W + 2f): one cell of margin
+    wide = (w + 2) * factor
+    top_left = (cells // w + 1) * factor * wide + (cells % w + 1) * factor
+    dy, dx = np.divmod(np.arange(factor * factor), factor)
+    full.ravel()[(top_left[:, None] + (dy * wide + dx)).ravel()] = fine
+    side = factor + 2 * k
+    py, px = np.divmod(np.arange(side * side), side)
+    patch = full.ravel().take(top_left[:, None] + ((py - k) * wide + px - k)).reshape(-1, side, side)
+    rows = patch[:, :, : factor].copy()
+    for j in range(1, 2 * k + 1):
+        rows += patch[:, :, j : j + factor]
+    out = rows[:, :factor].copy()
+    for j in range(1, 2 * k + 1):
+        out += rows[:, j : j + factor]
+    return (out / float((2 * k + 1) ** 2)).reshape(-1)
+
+
+def decode_mask_grid(
+    generated: np.ndarray,
+    source: np.ndarray,
+    colour: str | tuple[int, int, int],
+    alpha: float = DEFAULT_ALPHA,
+    threshold: float = 0.5,
+    tolerance: float = 30.0,
+    prior: float = 0.02,
+    max_shift: float = 32.0,
+    chroma_weight: float = 0.35,
+    noise_scale: float = 1.0,
+    grid: int = 64,
+    radius: float = 1.0,
+) -> np.ndarray:
+    """Read the mask painted in ``colour`` on a ``grid`` px grid, refining undecided cells per pixel.
+
+    Arguments as :func:`idiff_segmentation.decoding.decode_mask` (``grid``: cells a side; the analytic decoder's
+    window is one cell each way here; ``radius`` is its window for images read pixel by pixel). Returns a boolean
+    (H, W) mask.
+    """
+    g, s = np.asarray(generated)[..., :3], np.asarray(source)[..., :3]
+    if g.shape != s.shape:
+        raise ValueError(f"generated {g.shape} and source {s.shape} differ in size")
+    height, width = s.shape[:2]
+    f = grid_factor(height, width, grid)
+    if f == 1:
+        return decode_mask(g, s, colour, alpha, threshold, tolerance, radius, 20.0, prior, max_shift, chroma_weight,
+                           noise_scale)
+    m = decoder_matrix(chroma_weight)
+    c = np.asarray(colour_rgb(colour) if isinstance(colour, str) else colour, dtype=np.float32) @ m
+    gc, sc = block_mean(g, f, chroma_weight), block_mean(s, f, chroma_weight)
+    moves, d = gc - sc, c - sc
+    n2 = np.maximum(np.einsum("hwc,hwc->hw", d, d), 1.0)
+    t = np.einsum("hwc,hwc->hw", moves, d) / n2
+    weight = n2 / (n2 + tolerance * tolerance)
+    unmarked = t <= threshold * alpha  # first reading: the cells that did not move toward the colour
+    delta = np.zeros(3, np.float32)
+    if unmarked.sum() >= 0.05 * unmarked.size:  # the output's tint: their median move
+        sample = np.flatnonzero(unmarked)
+        sample = moves.reshape(-1, 3).take(sample[:: max(len(sample) // 1000, 1)], axis=0).T.copy()  # (3, <= 2,000)
+        delta = np.clip(_median(sample), -max_shift, max_shift).astype(np.float32)
+        t -= (d @ delta) / n2
+    votes = weighted_votes(t, weight, alpha, threshold)
+    score = 0.5 * (votes + _box3(votes))
+    marked = score > prior
+    count = _box3(marked.astype(np.float32))
+    moved = t / alpha
+    undecided = ((count > 0.05) & (count < 0.95)) | ((moved > 0.15) & (moved < 0.85) & (weight > 0.5))
+    mask = marked.repeat(f, axis=1).repeat(f, axis=0)
+    cells = np.flatnonzero(undecided)
+    if len(cells) == 0:
+        return mask
+    cols = width // f
+    g_flat, s_flat = g.reshape(-1, 3), s.reshape(-1, 3)
+    # one pixel per unmarked, decided cell (at most ~1,000 of them) says how noisy a pixel is
+    quiet = np.flatnonzero(~marked & ~undecided)
+    quiet = quiet[:: max(len(quiet) // 1000, 1)]
+    residual = 0.0
+    if len(quiet):
+        centre = (quiet // cols * f + f // 2) * width + quiet % cols * f + f // 2
+        diff = (g_flat.take(centre, axis=0).astype(np.float32) - s_flat.take(centre, axis=0)) @ m - delta
+        residual = float(np.sqrt(_median(np.einsum("nc,nc->n", diff, diff))))
+    own = 1.0 / (1.0 + (residual / noise_scale) ** 2)
+    dy, dx = np.divmod(np.arange(f * f), f)
+    flat = ((cells // cols * f * width + cells % cols * f)[:, None] + (dy * width + dx)).ravel()
+    gp, sp = g_flat.take(flat, axis=0) @ m - delta, s_flat.take(flat, axis=0) @ m
+    fine = weighted_votes(*vote_weights(gp, sp, c, tolerance), alpha, threshold)
+    mask.ravel()[flat] = own * fine + (1.0 - own) * _window_mean(votes, fine, cells, f) > prior
+    return mask
