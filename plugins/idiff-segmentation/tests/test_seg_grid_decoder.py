@@ -56,7 +56,7 @@ def test_window_mean_against_scipy() -> None:
     mean = ndimage.uniform_filter(image.astype(np.float64), size=3, mode="nearest")
     expected = np.concatenate([mean[(c // w + 1) * factor : (c // w + 2) * factor,
                                     (c % w + 1) * factor : (c % w + 2) * factor].ravel() for c in cells])
-    np.testing.assert_allclose(_window_mean(coarse, fine, cells, factor), expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(_window_mean(coarse, fine, *np.divmod(cells, w), factor), expected, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("colour", COLOUR_NAMES)

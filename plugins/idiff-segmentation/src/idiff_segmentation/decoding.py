@@ -104,7 +104,8 @@ def weighted_votes(
 ) -> np.ndarray:
     """Votes ``clip(t / alpha - threshold, -0.5, 0.5)``, counted ``w^2`` for the mask and ``w`` against it."""
     votes = np.clip(t / alpha - threshold, -0.5, 0.5)
-    return np.where(votes > 0, votes * weight * weight, votes * weight)
+    out = votes * weight
+    return np.multiply(out, weight, out=out, where=votes > 0)
 
 
 def mask_votes(

@@ -89,9 +89,12 @@ def _median(values: np.ndarray, axis: int = -1) -> np.ndarray:
     return np.take(np.partition(values, k, axis=axis), k, axis=axis)
 
 
-def _window_mean(coarse: np.ndarray, fine: np.ndarray, cells: np.ndarray, factor: int, k: int = 1) -> np.ndarray:
+def _window_mean(
+    coarse: np.ndarray, fine: np.ndarray, cy: np.ndarray, cx: np.ndarray, factor: int, k: int = 1
+) -> np.ndarray:
     """Mean vote over each undecided pixel's (2k+1)^2 window at full resolution: the fine votes where computed
-    (``fine``, the pixels of ``cells``), elsewhere the vote of the pixel's cell (``coarse``); edges replicated."""
+    (``fine``: the pixels of the cells ``(cy, cx)``, cell by cell, row-major within one), elsewhere the vote of the
+    pixel's cell (``coarse``), outside the image the border cell's."""
     h, w = coarse.shape
     padded = np.empty((h + 2, w + 2), coarse.dtype)
     padded[1:-1, 1:-1] = coarse
@@ -99,7 +102,7 @@ def _window_mean(coarse: np.ndarray, fine: np.ndarray, cells: np.ndarray, factor
     padded[:, 0], padded[:, -1] = padded[:, 1], padded[:, -2]
     full = padded.repeat(factor, axis=1).repeat(factor, axis=0)  # (H + 2f, W + 2f): one cell of margin
     wide = (w + 2) * factor
-    top_left = (cells // w + 1) * factor * wide + (cells % w + 1) * factor
+    top_left = (cy + 1) * factor * wide + (cx + 1) * factor
     dy, dx = np.divmod(np.arange(factor * factor), factor)
     full.ravel()[(top_left[:, None] + (dy * wide + dx)).ravel()] = fine
     side = factor + 2 * k
@@ -153,7 +156,7 @@ def decode_mask_grid(
     delta = np.zeros(3, np.float32)
     if unmarked.sum() >= 0.05 * unmarked.size:  # the output's tint: their median move
         sample = np.flatnonzero(unmarked)
-        sample = moves.reshape(-1, 3).take(sample[:: max(len(sample) // 1000, 1)], axis=0).T.copy()  # (3, <= 2,000)
+        sample = moves.reshape(-1, 3).take(sample[:: max(len(sample) // 500, 1)], axis=0).T.copy()  # (3, < 1,000)
         delta = np.clip(_median(sample), -max_shift, max_shift).astype(np.float32)
         t -= (d @ delta) / n2
     votes = weighted_votes(t, weight, alpha, threshold)
@@ -168,9 +171,9 @@ def decode_mask_grid(
         return mask
     cols = width // f
     g_flat, s_flat = g.reshape(-1, 3), s.reshape(-1, 3)
-    # one pixel per unmarked, decided cell (at most ~1,000 of them) says how noisy a pixel is
+    # one pixel per unmarked, decided cell (under 1,000 of them) says how noisy a pixel is
     quiet = np.flatnonzero(~marked & ~undecided)
-    quiet = quiet[:: max(len(quiet) // 1000, 1)]
+    quiet = quiet[:: max(len(quiet) // 500, 1)]
     residual = 0.0
     if len(quiet):
         centre = (quiet // cols * f + f // 2) * width + quiet % cols * f + f // 2
@@ -178,8 +181,9 @@ def decode_mask_grid(
         residual = float(np.sqrt(_median(np.einsum("nc,nc->n", diff, diff))))
     own = 1.0 / (1.0 + (residual / noise_scale) ** 2)
     dy, dx = np.divmod(np.arange(f * f), f)
-    flat = ((cells // cols * f * width + cells % cols * f)[:, None] + (dy * width + dx)).ravel()
+    cy, cx = np.divmod(cells, cols)
+    flat = ((cy * f * width + cx * f)[:, None] + (dy * width + dx)).ravel()
     gp, sp = g_flat.take(flat, axis=0) @ m - delta, s_flat.take(flat, axis=0) @ m
     fine = weighted_votes(*vote_weights(gp, sp, c, tolerance), alpha, threshold)
-    mask.ravel()[flat] = own * fine + (1.0 - own) * _window_mean(votes, fine, cells, f) > prior
+    mask.ravel()[flat] = own * fine + (1.0 - own) * _window_mean(votes, fine, cy, cx, f) > prior
     return mask
