@@ -117,6 +117,45 @@ def _window_mean(
     return (out / float((2 * k + 1) ** 2)).reshape(-1)
 
 
+def _read_grid(
+    gc: np.ndarray, sc: np.ndarray, c: np.ndarray, alpha: float, threshold: float, tolerance: float, prior: float,
+    max_shift: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Step 1 on the cells (decoder space): their votes, which are marked, which are undecided, and the tint."""
+    moves, d = gc - sc, c - sc
+    n2 = np.maximum(np.einsum("hwc,hwc->hw", d, d), 1.0)
+    t = np.einsum("hwc,hwc->hw", moves, d) / n2
+    weight = n2 / (n2 + tolerance * tolerance)
+    unmarked = t <= threshold * alpha  # first reading: the cells that did not move toward the colour
+    delta = np.zeros(3, np.float32)
+    if unmarked.sum() >= 0.05 * unmarked.size:  # the output's tint: their median move
+        sample = np.flatnonzero(unmarked)
+        sample = moves.reshape(-1, 3).take(sample[:: max(len(sample) // 500, 1)], axis=0).T.copy()  # (3, < 1,000)
+        delta = np.clip(_median(sample), -max_shift, max_shift).astype(np.float32)
+        t -= (d @ delta) / n2
+    votes = weighted_votes(t, weight, alpha, threshold)
+    marked = 0.5 * (votes + _box3(votes)) > prior
+    count = _box3(marked.astype(np.float32))
+    moved = t / alpha
+    undecided = ((count > 0.05) & (count < 0.95)) | ((moved > 0.15) & (moved < 0.85) & (weight > 0.5))
+    return votes, marked, undecided, delta
+
+
+def _pixel_noise(
+    g_flat: np.ndarray, s_flat: np.ndarray, quiet: np.ndarray, cols: int, factor: int, matrix: np.ndarray,
+    delta: np.ndarray,
+) -> float:
+    """Median residual ``|g - delta - s|`` (decoder space) at the centre pixel of (up to ~1,000 of) the ``quiet``
+    cells: how far a single pixel strays where nothing was painted."""
+    quiet = quiet[:: max(len(quiet) // 500, 1)]
+    if len(quiet) == 0:
+        return 0.0
+    width = cols * factor
+    centre = (quiet // cols * factor + factor // 2) * width + quiet % cols * factor + factor // 2
+    diff = (g_flat.take(centre, axis=0).astype(np.float32) - s_flat.take(centre, axis=0)) @ matrix - delta
+    return float(np.sqrt(_median(np.einsum("nc,nc->n", diff, diff))))
+
+
 def decode_mask_grid(
     generated: np.ndarray,
     source: np.ndarray,
@@ -148,40 +187,18 @@ def decode_mask_grid(
     m = decoder_matrix(chroma_weight)
     c = np.asarray(colour_rgb(colour) if isinstance(colour, str) else colour, dtype=np.float32) @ m
     gc, sc = block_mean(g, f, chroma_weight), block_mean(s, f, chroma_weight)
-    moves, d = gc - sc, c - sc
-    n2 = np.maximum(np.einsum("hwc,hwc->hw", d, d), 1.0)
-    t = np.einsum("hwc,hwc->hw", moves, d) / n2
-    weight = n2 / (n2 + tolerance * tolerance)
-    unmarked = t <= threshold * alpha  # first reading: the cells that did not move toward the colour
-    delta = np.zeros(3, np.float32)
-    if unmarked.sum() >= 0.05 * unmarked.size:  # the output's tint: their median move
-        sample = np.flatnonzero(unmarked)
-        sample = moves.reshape(-1, 3).take(sample[:: max(len(sample) // 500, 1)], axis=0).T.copy()  # (3, < 1,000)
-        delta = np.clip(_median(sample), -max_shift, max_shift).astype(np.float32)
-        t -= (d @ delta) / n2
-    votes = weighted_votes(t, weight, alpha, threshold)
-    score = 0.5 * (votes + _box3(votes))
-    marked = score > prior
-    count = _box3(marked.astype(np.float32))
-    moved = t / alpha
-    undecided = ((count > 0.05) & (count < 0.95)) | ((moved > 0.15) & (moved < 0.85) & (weight > 0.5))
+    votes, marked, undecided, delta = _read_grid(gc, sc, c, alpha, threshold, tolerance, prior, max_shift)
     mask = marked.repeat(f, axis=1).repeat(f, axis=0)
     cells = np.flatnonzero(undecided)
     if len(cells) == 0:
         return mask
+    # step 2: the undecided cells' pixels, each by its own vote and its 3x3 neighbourhood's
     cols = width // f
     g_flat, s_flat = g.reshape(-1, 3), s.reshape(-1, 3)
-    # one pixel per unmarked, decided cell (under 1,000 of them) says how noisy a pixel is
-    quiet = np.flatnonzero(~marked & ~undecided)
-    quiet = quiet[:: max(len(quiet) // 500, 1)]
-    residual = 0.0
-    if len(quiet):
-        centre = (quiet // cols * f + f // 2) * width + quiet % cols * f + f // 2
-        diff = (g_flat.take(centre, axis=0).astype(np.float32) - s_flat.take(centre, axis=0)) @ m - delta
-        residual = float(np.sqrt(_median(np.einsum("nc,nc->n", diff, diff))))
+    residual = _pixel_noise(g_flat, s_flat, np.flatnonzero(~marked & ~undecided), cols, f, m, delta)
     own = 1.0 / (1.0 + (residual / noise_scale) ** 2)
-    dy, dx = np.divmod(np.arange(f * f), f)
     cy, cx = np.divmod(cells, cols)
+    dy, dx = np.divmod(np.arange(f * f), f)
     flat = ((cy * f * width + cx * f)[:, None] + (dy * width + dx)).ravel()
     gp, sp = g_flat.take(flat, axis=0) @ m - delta, s_flat.take(flat, axis=0) @ m
     fine = weighted_votes(*vote_weights(gp, sp, c, tolerance), alpha, threshold)
