@@ -13,7 +13,7 @@ from scipy import ndimage
 from idiff_segmentation.config import SegmentationConfig
 from idiff_segmentation.decoding import decode_mask, to_decoder_space
 from idiff_segmentation.encoding import COLOUR_NAMES, overlay_mask
-from idiff_segmentation.grid_decoding import _window_mean, block_mean, decode_mask_grid, grid_factor
+from idiff_segmentation.grid_decoding import _source_side, _window_mean, block_mean, decode_mask_grid, grid_factor
 from idiff_segmentation.referring_task import ReferringSegmentationTask
 
 RES = 256
@@ -59,6 +59,27 @@ def test_window_mean_against_scipy() -> None:
     np.testing.assert_allclose(_window_mean(coarse, fine, *np.divmod(cells, w), factor), expected, rtol=1e-5, atol=1e-6)
 
 
+def test_source_side_by_hand() -> None:
+    """A cell between wholly marked cells of source colour A (left) and unmarked cells of colour B (right): a pixel
+    of colour A scores ~+1, of B ~-1, halfway 0; a cell with no marked cell around scores 0."""
+    a, b = np.array([200.0, 40.0, 40.0]), np.array([40.0, 40.0, 200.0])
+    sc = np.zeros((3, 6, 3), np.float32)
+    sc[:, :2], sc[:, 3:] = a, b
+    inside, outside = np.zeros((3, 6), bool), np.zeros((3, 6), bool)
+    inside[:, :2], outside[:, 2:] = True, True
+    outside[:, 2] = False  # the undecided column
+    pixels = np.array([a, b, (a + b) / 2, a], np.float32)  # one cell of 4 pixels (f = 2)
+    side = _source_side(sc, inside, outside, np.array([1]), np.array([2]), pixels, tolerance=30.0)
+    gap2 = float(((a - b) ** 2).sum())
+    full = gap2 / (gap2 + 900.0)  # ~1: A and B differ clearly
+    np.testing.assert_allclose(side, [full, -full, 0.0, full], rtol=1e-5, atol=1e-6)
+    near = _source_side(sc, inside, outside, np.array([1]), np.array([2]), np.array([a * 0.9 + b * 0.1] * 4), 30.0)
+    expected = (((a * 0.9 + b * 0.1 - b) ** 2).sum() - ((a * 0.9 + b * 0.1 - a) ** 2).sum()) / (gap2 + 900.0)
+    np.testing.assert_allclose(near, expected, rtol=1e-5)
+    alone = _source_side(sc, inside, outside, np.array([1]), np.array([5]), pixels, tolerance=30.0)
+    np.testing.assert_array_equal(alone, 0.0)  # no wholly marked cell among its neighbours
+
+
 @pytest.mark.parametrize("colour", COLOUR_NAMES)
 def test_round_trip_clean_and_under_artefacts(colour: str, scene, artefacts) -> None:
     for seed in range(2):
@@ -68,8 +89,8 @@ def test_round_trip_clean_and_under_artefacts(colour: str, scene, artefacts) -> 
         for name in ("model", "jpeg", "tint"):
             generated = artefacts[name](target)
             got, exact = decode_mask_grid(generated, image, colour), decode_mask(generated, image, colour)
-            assert iou(got, mask) >= 0.93, (colour, seed, name, iou(got, mask))
-            assert iou(got, exact) >= 0.93, (colour, seed, name, iou(got, exact))
+            assert iou(got, mask) >= 0.95, (colour, seed, name, iou(got, mask))
+            assert iou(got, exact) >= 0.95, (colour, seed, name, iou(got, exact))
 
 
 @pytest.mark.parametrize("colour", COLOUR_NAMES)

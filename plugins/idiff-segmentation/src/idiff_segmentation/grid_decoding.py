@@ -15,17 +15,21 @@ cells it cannot decide on the grid go back to full resolution:
    pixel's), and a cell is marked where that exceeds ``prior``.
 2. **edges**: a cell whose 3x3 neighbourhood holds both decisions, or that moved between 15 % and 85 % of the way
    (a block part-covered by the mask) while its colour differs enough from the requested one (weight > 1/2), is read
-   pixel by pixel: each of its pixels scores ``own * vote + (1 - own) * mean`` > ``prior``, ``mean`` the 3x3 mean of
-   the pixel votes around it (a decided cell's pixels voting as their cell), and
+   pixel by pixel: each of its pixels scores ``own * vote + (1 - own) * (mean + source_weight * side)`` >
+   ``prior``, where ``mean`` is the 3x3 mean of the pixel votes around it (a decided cell's pixels voting as their
+   cell), ``side`` in [-1, 1] says whether the pixel's source colour is nearer that of the wholly marked or the wholly
+   unmarked cells around (the edge-aware part of the analytic decoder's bilateral weights: a model's blur smears the
+   mark a pixel past the object's edge, and the source says where that edge is), and
    ``own = 1 / (1 + (residual / noise_scale)^2)`` from the median residual of one pixel per unmarked cell. A clean
-   encoding (residual 0) is thus read to the pixel at its edges, a noisy one by its 3x3 neighbourhood. Every other
-   pixel takes its cell's decision.
+   encoding (residual 0) is thus read to the pixel at its edges, a noisy one by its neighbourhood. Every other pixel
+   takes its cell's decision.
 
-Not the same masks as the analytic decoder (a mask part thinner than ~15 % of a block can be lost, and a blurred
-texture is not modelled), which stays the default; ``decode_grid`` in the tasks' config picks this one. How close the
-two are, on the synthetic test requests and under a model's artefacts, and their speed: BENCHMARKS.md ("Decoders")
-and the plugin's tests/test_seg_grid_decoder.py. Images whose sides are not multiples of ``f``, or under twice
-``grid``, are decoded by ``decode_mask`` itself.
+Not the same masks as the analytic decoder (a mask part thinner than ~15 % of a block can be lost, a blurred
+texture is not modelled, and the source's edges count through two colours per cell), which stays the default;
+``decode_grid`` in the tasks' config picks this one. How close the two are, on the synthetic test requests and
+under a model's artefacts, and their speed: BENCHMARKS.md ("Decoders") and the plugin's
+tests/test_seg_grid_decoder.py. Images whose sides are not multiples of ``f``, or under twice ``grid``, are decoded
+by ``decode_mask`` itself.
 """
 
 from __future__ import annotations
@@ -70,8 +74,8 @@ def block_mean(image: np.ndarray, factor: int, chroma_weight: float | None = Non
 
 def _box3(values: np.ndarray) -> np.ndarray:
     """Mean over each 3x3 window, edges replicated."""
-    h, w = values.shape
-    p = np.empty((h + 2, w + 2), values.dtype)
+    h, w = values.shape[:2]
+    p = np.empty((h + 2, w + 2, *values.shape[2:]), values.dtype)
     p[1:-1, 1:-1] = values
     p[0, 1:-1], p[-1, 1:-1] = values[0], values[-1]
     p[:, 0], p[:, -1] = p[:, 1], p[:, -2]
@@ -117,6 +121,37 @@ def _window_mean(
     return (out / float((2 * k + 1) ** 2)).reshape(-1)
 
 
+def _source_side(
+    sc: np.ndarray, inside: np.ndarray, outside: np.ndarray, cy: np.ndarray, cx: np.ndarray, sp: np.ndarray,
+    tolerance: float,
+) -> np.ndarray:
+    """Which side of the mask each undecided pixel's source colour belongs to, in [-1, 1] (1: inside).
+
+    For each undecided cell ``(cy, cx)``, the mean source colours of the wholly marked (``inside``) and wholly
+    unmarked cells (``outside``) among its 3x3 neighbours (``in``, ``out``); a pixel (source ``sp``, its cell's
+    ``f^2`` pixels in a row) scores ``(|sp - out|^2 - |sp - in|^2) / (|in - out|^2 + tolerance^2)``, clipped: +-1 at
+    either mean where they differ clearly, ~0 where they are alike or a side is missing. It is the edge-aware part
+    of the analytic decoder's bilateral neighbourhood, with two colours per cell instead of one per neighbour.
+    """
+    h, w = inside.shape
+    flags = np.zeros((2, h + 2, w + 2), np.float32)
+    flags[0, 1:-1, 1:-1], flags[1, 1:-1, 1:-1] = inside, outside
+    colours = np.zeros((h + 2, w + 2, 3), np.float32)
+    colours[1:-1, 1:-1] = sc
+    oy, ox = np.divmod(np.arange(9), 3)
+    around = (cy * (w + 2) + cx)[:, None] + (oy * (w + 2) + ox)  # (K, 9): the 3x3 cells in the padded grid
+    weights = flags.reshape(2, -1).take(around, axis=1).transpose(1, 0, 2)  # (K, 2, 9)
+    counts = weights.sum(-1)  # (K, 2)
+    means = np.matmul(weights, colours.reshape(-1, 3).take(around, axis=0)) / np.maximum(counts, 1.0)[..., None]
+    gap = means[:, 0] - means[:, 1]  # (K, 3)
+    offset = np.einsum("kc,kc->k", means[:, 0], means[:, 0]) - np.einsum("kc,kc->k", means[:, 1], means[:, 1])
+    scale = np.where((counts > 0).all(1), 1.0 / (np.einsum("kc,kc->k", gap, gap) + tolerance * tolerance), 0.0)
+    side = np.matmul(sp.reshape(len(cy), -1, 3), 2.0 * gap[:, :, None])[..., 0]  # (K, f^2)
+    side -= offset[:, None]
+    side *= scale[:, None].astype(side.dtype)
+    return np.clip(side, -1.0, 1.0, out=side).reshape(-1)
+
+
 def _read_grid(
     gc: np.ndarray, sc: np.ndarray, c: np.ndarray, alpha: float, threshold: float, tolerance: float, prior: float,
     max_shift: float,
@@ -138,7 +173,7 @@ def _read_grid(
     count = _box3(marked.astype(np.float32))
     moved = t / alpha
     undecided = ((count > 0.05) & (count < 0.95)) | ((moved > 0.15) & (moved < 0.85) & (weight > 0.5))
-    return votes, marked, undecided, delta
+    return votes, marked, undecided, delta, moved
 
 
 def _pixel_noise(
@@ -169,12 +204,14 @@ def decode_mask_grid(
     noise_scale: float = 1.0,
     grid: int = 64,
     radius: float = 1.0,
+    source_weight: float = 0.3,
 ) -> np.ndarray:
     """Read the mask painted in ``colour`` on a ``grid`` px grid, refining undecided cells per pixel.
 
     Arguments as :func:`idiff_segmentation.decoding.decode_mask` (``grid``: cells a side; the analytic decoder's
-    window is one cell each way here; ``radius`` is its window for images read pixel by pixel). Returns a boolean
-    (H, W) mask.
+    window is one cell each way here; ``radius`` is its window for images read pixel by pixel), and
+    ``source_weight``: how much a pixel's source colour, nearer the marked or the unmarked cells around it, adds to
+    its score (step 2; 0 = none). Returns a boolean (H, W) mask.
     """
     g, s = np.asarray(generated)[..., :3], np.asarray(source)[..., :3]
     if g.shape != s.shape:
@@ -187,7 +224,7 @@ def decode_mask_grid(
     m = decoder_matrix(chroma_weight)
     c = np.asarray(colour_rgb(colour) if isinstance(colour, str) else colour, dtype=np.float32) @ m
     gc, sc = block_mean(g, f, chroma_weight), block_mean(s, f, chroma_weight)
-    votes, marked, undecided, delta = _read_grid(gc, sc, c, alpha, threshold, tolerance, prior, max_shift)
+    votes, marked, undecided, delta, moved = _read_grid(gc, sc, c, alpha, threshold, tolerance, prior, max_shift)
     mask = marked.repeat(f, axis=1).repeat(f, axis=0)
     cells = np.flatnonzero(undecided)
     if len(cells) == 0:
@@ -202,5 +239,10 @@ def decode_mask_grid(
     flat = ((cy * f * width + cx * f)[:, None] + (dy * width + dx)).ravel()
     gp, sp = g_flat.take(flat, axis=0) @ m - delta, s_flat.take(flat, axis=0) @ m
     fine = weighted_votes(*vote_weights(gp, sp, c, tolerance), alpha, threshold)
-    mask.ravel()[flat] = own * fine + (1.0 - own) * _window_mean(votes, fine, cy, cx, f) > prior
+    score = own * fine + (1.0 - own) * _window_mean(votes, fine, cy, cx, f)
+    if source_weight:
+        side = _source_side(sc, marked & (moved > 0.85), ~marked & (moved < 0.15), cy, cx, sp, tolerance)
+        score += (1.0 - own) * source_weight * side
+    mask.ravel()[flat] = score > prior
     return mask
+
