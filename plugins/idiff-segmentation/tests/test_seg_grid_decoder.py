@@ -65,15 +65,16 @@ def test_source_side_by_hand() -> None:
     a, b = np.array([200.0, 40.0, 40.0]), np.array([40.0, 40.0, 200.0])
     sc = np.zeros((3, 6, 3), np.float32)
     sc[:, :2], sc[:, 3:] = a, b
+    sc = np.moveaxis(sc, -1, 0)  # colour planes
     inside, outside = np.zeros((3, 6), bool), np.zeros((3, 6), bool)
     inside[:, :2], outside[:, 2:] = True, True
     outside[:, 2] = False  # the undecided column
-    pixels = np.array([a, b, (a + b) / 2, a], np.float32)  # one cell of 4 pixels (f = 2)
+    pixels = np.array([a, b, (a + b) / 2, a], np.float32).T  # one cell of 4 pixels (f = 2), colour planes
     side = _source_side(sc, inside, outside, np.array([1]), np.array([2]), pixels, tolerance=30.0)
     gap2 = float(((a - b) ** 2).sum())
     full = gap2 / (gap2 + 900.0)  # ~1: A and B differ clearly
     np.testing.assert_allclose(side, [full, -full, 0.0, full], rtol=1e-5, atol=1e-6)
-    near = _source_side(sc, inside, outside, np.array([1]), np.array([2]), np.array([a * 0.9 + b * 0.1] * 4), 30.0)
+    near = _source_side(sc, inside, outside, np.array([1]), np.array([2]), np.array([a * 0.9 + b * 0.1] * 4).T, 30.0)
     expected = (((a * 0.9 + b * 0.1 - b) ** 2).sum() - ((a * 0.9 + b * 0.1 - a) ** 2).sum()) / (gap2 + 900.0)
     np.testing.assert_allclose(near, expected, rtol=1e-5)
     alone = _source_side(sc, inside, outside, np.array([1]), np.array([5]), pixels, tolerance=30.0)

@@ -38,7 +38,7 @@ import functools
 
 import numpy as np
 
-from idiff_segmentation.decoding import decode_mask, decoder_matrix, vote_weights, weighted_votes
+from idiff_segmentation.decoding import decode_mask, decoder_matrix, weighted_votes
 from idiff_segmentation.encoding import DEFAULT_ALPHA, colour_rgb
 
 __all__ = ["block_mean", "decode_mask_grid", "grid_factor"]
@@ -60,16 +60,35 @@ def _block_mixer(factor: int, chroma_weight: float | None) -> np.ndarray:
 def block_mean(image: np.ndarray, factor: int, chroma_weight: float | None = None) -> np.ndarray:
     """Mean of each ``factor x factor`` block of an (H, W, 3) image, float32 (H / factor, W / factor, 3).
 
-    With ``chroma_weight``, in the decoder's colour space (``to_decoder_space`` of the means). Rows are summed first
-    (uint8 in uint16: exact while ``factor`` <= 257), then each block's ``factor`` row sums and the colour matrix in
-    one matrix product.
+    With ``chroma_weight``, in the decoder's colour space (``to_decoder_space`` of the means).
     """
+    return np.moveaxis(_block_planes(image, factor, chroma_weight), 0, -1)
+
+
+def _block_planes(image: np.ndarray, factor: int, chroma_weight: float | None = None) -> np.ndarray:
+    """:func:`block_mean` as three (H / factor, W / factor) planes. Rows are summed first (uint8 in uint16: exact
+    while ``factor`` <= 257), then each block's ``factor`` row sums and the colour matrix in one matrix product."""
     h, w = image.shape[0] // factor, image.shape[1] // factor
     wide = np.uint16 if image.dtype == np.uint8 and factor <= 257 else np.float32
     rows = np.add(image[0::factor], image[1::factor], dtype=wide)
     for k in range(2, factor):
         rows += image[k::factor]
-    return (rows.reshape(h * w, factor * 3).astype(np.float32) @ _block_mixer(factor, chroma_weight)).reshape(h, w, 3)
+    mixer = _block_mixer(factor, chroma_weight).T  # (3, factor * 3)
+    return (mixer @ rows.reshape(h * w, factor * 3).T.astype(np.float32)).reshape(3, h, w)
+
+
+def _movement(moves: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Step 1 of the analytic decoder on colour planes (3, ...): how far each pixel or cell moved toward the colour,
+    ``t = <moves, d> / |d|^2`` (``d`` = colour - source), and ``|d|^2`` (at least 1)."""
+    n2 = d[0] * d[0]
+    n2 += d[1] * d[1]
+    n2 += d[2] * d[2]
+    np.maximum(n2, 1.0, out=n2)
+    t = moves[0] * d[0]
+    t += moves[1] * d[1]
+    t += moves[2] * d[2]
+    t /= n2
+    return t, n2
 
 
 def _box3(values: np.ndarray) -> np.ndarray:
@@ -127,26 +146,32 @@ def _source_side(
 ) -> np.ndarray:
     """Which side of the mask each undecided pixel's source colour belongs to, in [-1, 1] (1: inside).
 
-    For each undecided cell ``(cy, cx)``, the mean source colours of the wholly marked (``inside``) and wholly
-    unmarked cells (``outside``) among its 3x3 neighbours (``in``, ``out``); a pixel (source ``sp``, its cell's
-    ``f^2`` pixels in a row) scores ``(|sp - out|^2 - |sp - in|^2) / (|in - out|^2 + tolerance^2)``, clipped: +-1 at
-    either mean where they differ clearly, ~0 where they are alike or a side is missing. It is the edge-aware part
-    of the analytic decoder's bilateral neighbourhood, with two colours per cell instead of one per neighbour.
+    For each undecided cell ``(cy, cx)``, the mean source colours (``sc``, (3, h, w) planes) of the wholly marked
+    (``inside``) and wholly unmarked cells (``outside``) among its 3x3 neighbours (``in``, ``out``); a pixel (source
+    ``sp``, (3, N) planes, each cell's ``f^2`` pixels in a row) scores
+    ``(|sp - out|^2 - |sp - in|^2) / (|in - out|^2 + tolerance^2)``, clipped: +-1 at either mean where they differ
+    clearly, ~0 where they are alike or a side is missing. It is the edge-aware part of the analytic decoder's
+    bilateral neighbourhood, with two colours per cell instead of one per neighbour.
     """
     h, w = inside.shape
     flags = np.zeros((2, h + 2, w + 2), np.float32)
     flags[0, 1:-1, 1:-1], flags[1, 1:-1, 1:-1] = inside, outside
-    colours = np.zeros((h + 2, w + 2, 3), np.float32)
-    colours[1:-1, 1:-1] = sc
+    colours = np.zeros((3, h + 2, w + 2), np.float32)
+    colours[:, 1:-1, 1:-1] = sc
     oy, ox = np.divmod(np.arange(9), 3)
     around = (cy * (w + 2) + cx)[:, None] + (oy * (w + 2) + ox)  # (K, 9): the 3x3 cells in the padded grid
-    weights = flags.reshape(2, -1).take(around, axis=1).transpose(1, 0, 2)  # (K, 2, 9)
-    counts = weights.sum(-1)  # (K, 2)
-    means = np.matmul(weights, colours.reshape(-1, 3).take(around, axis=0)) / np.maximum(counts, 1.0)[..., None]
-    gap = means[:, 0] - means[:, 1]  # (K, 3)
-    offset = np.einsum("kc,kc->k", means[:, 0], means[:, 0]) - np.einsum("kc,kc->k", means[:, 1], means[:, 1])
-    scale = np.where((counts > 0).all(1), 1.0 / (np.einsum("kc,kc->k", gap, gap) + tolerance * tolerance), 0.0)
-    side = np.matmul(sp.reshape(len(cy), -1, 3), 2.0 * gap[:, :, None])[..., 0]  # (K, f^2)
+    weights = flags.reshape(2, -1).take(around, axis=1)  # (2, K, 9)
+    near = colours.reshape(3, -1).take(around, axis=1)  # (3, K, 9)
+    counts = weights.sum(-1)  # (2, K)
+    inner = (near * weights[0]).sum(-1) / np.maximum(counts[0], 1.0)  # (3, K)
+    outer = (near * weights[1]).sum(-1) / np.maximum(counts[1], 1.0)
+    gap = inner - outer
+    offset = (inner * inner).sum(0) - (outer * outer).sum(0)
+    scale = np.where((counts > 0).all(0), 1.0 / ((gap * gap).sum(0) + tolerance * tolerance), 0.0)
+    pixels = sp.reshape(3, len(cy), -1)  # (3, K, f^2)
+    side = pixels[0] * (2.0 * gap[0])[:, None]
+    side += pixels[1] * (2.0 * gap[1])[:, None]
+    side += pixels[2] * (2.0 * gap[2])[:, None]
     side -= offset[:, None]
     side *= scale[:, None].astype(side.dtype)
     return np.clip(side, -1.0, 1.0, out=side).reshape(-1)
@@ -155,19 +180,19 @@ def _source_side(
 def _read_grid(
     gc: np.ndarray, sc: np.ndarray, c: np.ndarray, alpha: float, threshold: float, tolerance: float, prior: float,
     max_shift: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Step 1 on the cells (decoder space): their votes, which are marked, which are undecided, and the tint."""
-    moves, d = gc - sc, c - sc
-    n2 = np.maximum(np.einsum("hwc,hwc->hw", d, d), 1.0)
-    t = np.einsum("hwc,hwc->hw", moves, d) / n2
-    weight = n2 / (n2 + tolerance * tolerance)
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Step 1 on the cells (decoder-space planes, (3, h, w)): their votes, which are marked, which are undecided,
+    the tint, and how far each moved (in units of ``alpha``)."""
+    moves, d = gc - sc, c[:, None, None] - sc
+    t, n2 = _movement(moves, d)
+    weight = n2 / (n2 + np.float32(tolerance * tolerance))
     unmarked = t <= threshold * alpha  # first reading: the cells that did not move toward the colour
     delta = np.zeros(3, np.float32)
     if unmarked.sum() >= 0.05 * unmarked.size:  # the output's tint: their median move
         sample = np.flatnonzero(unmarked)
-        sample = moves.reshape(-1, 3).take(sample[:: max(len(sample) // 500, 1)], axis=0).T.copy()  # (3, < 1,000)
+        sample = moves.reshape(3, -1).take(sample[:: max(len(sample) // 500, 1)], axis=1)  # (3, < 1,000)
         delta = np.clip(_median(sample), -max_shift, max_shift).astype(np.float32)
-        t -= (d @ delta) / n2
+        t -= (delta @ d.reshape(3, -1)).reshape(t.shape) / n2
     votes = weighted_votes(t, weight, alpha, threshold)
     marked = 0.5 * (votes + _box3(votes)) > prior
     count = _box3(marked.astype(np.float32))
@@ -180,9 +205,9 @@ def _pixel_noise(
     g_flat: np.ndarray, s_flat: np.ndarray, quiet: np.ndarray, cols: int, factor: int, matrix: np.ndarray,
     delta: np.ndarray,
 ) -> float:
-    """Median residual ``|g - delta - s|`` (decoder space) at the centre pixel of (up to ~1,000 of) the ``quiet``
+    """Median residual ``|g - delta - s|`` (decoder space) at the centre pixel of (up to ~500 of) the ``quiet``
     cells: how far a single pixel strays where nothing was painted."""
-    quiet = quiet[:: max(len(quiet) // 500, 1)]
+    quiet = quiet[:: max(len(quiet) // 250, 1)]
     if len(quiet) == 0:
         return 0.0
     width = cols * factor
@@ -223,7 +248,7 @@ def decode_mask_grid(
                            noise_scale)
     m = decoder_matrix(chroma_weight)
     c = np.asarray(colour_rgb(colour) if isinstance(colour, str) else colour, dtype=np.float32) @ m
-    gc, sc = block_mean(g, f, chroma_weight), block_mean(s, f, chroma_weight)
+    gc, sc = _block_planes(g, f, chroma_weight), _block_planes(s, f, chroma_weight)
     votes, marked, undecided, delta, moved = _read_grid(gc, sc, c, alpha, threshold, tolerance, prior, max_shift)
     mask = marked.repeat(f, axis=1).repeat(f, axis=0)
     cells = np.flatnonzero(undecided)
@@ -237,8 +262,11 @@ def decode_mask_grid(
     cy, cx = np.divmod(cells, cols)
     dy, dx = np.divmod(np.arange(f * f), f)
     flat = ((cy * f * width + cx * f)[:, None] + (dy * width + dx)).ravel()
-    gp, sp = g_flat.take(flat, axis=0) @ m - delta, s_flat.take(flat, axis=0) @ m
-    fine = weighted_votes(*vote_weights(gp, sp, c, tolerance), alpha, threshold)
+    gq, sq = g_flat.take(flat, axis=0).T, s_flat.take(flat, axis=0).T  # (3, N) views
+    sp = m.T @ sq.astype(np.float32)
+    moves = m.T @ (gq.astype(np.float32) - sq) - delta[:, None]
+    t, n2 = _movement(moves, c[:, None] - sp)
+    fine = weighted_votes(t, n2 / (n2 + np.float32(tolerance * tolerance)), alpha, threshold)
     score = own * fine + (1.0 - own) * _window_mean(votes, fine, cy, cx, f)
     if source_weight:
         side = _source_side(sc, marked & (moved > 0.85), ~marked & (moved < 0.15), cy, cx, sp, tolerance)
