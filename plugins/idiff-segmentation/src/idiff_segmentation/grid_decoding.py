@@ -130,14 +130,17 @@ def _window_mean(
     full.ravel()[(top_left[:, None] + (dy * wide + dx)).ravel()] = fine
     side = factor + 2 * k
     py, px = np.divmod(np.arange(side * side), side)
-    patch = full.ravel().take(top_left[:, None] + ((py - k) * wide + px - k)).reshape(-1, side, side)
-    rows = patch[:, :, : factor].copy()
-    for j in range(1, 2 * k + 1):
-        rows += patch[:, :, j : j + factor]
+    patch = full.ravel().take(top_left[:, None] + ((py - k) * wide + px - k)).reshape(-1, side)
+    band = (np.abs(np.arange(side)[:, None] - k - np.arange(factor)) <= k).astype(patch.dtype)  # (side, factor)
+    rows = (patch @ band).reshape(-1, side, factor)  # sums along each row of the patch, one matrix product
     out = rows[:, :factor].copy()
     for j in range(1, 2 * k + 1):
         out += rows[:, j : j + factor]
     return (out / float((2 * k + 1) ** 2)).reshape(-1)
+
+
+#: row and column offsets of a cell's 3x3 neighbourhood
+_NEIGHBOURS = np.divmod(np.arange(9), 3)
 
 
 def _source_side(
@@ -158,13 +161,14 @@ def _source_side(
     flags[0, 1:-1, 1:-1], flags[1, 1:-1, 1:-1] = inside, outside
     colours = np.zeros((3, h + 2, w + 2), np.float32)
     colours[:, 1:-1, 1:-1] = sc
-    oy, ox = np.divmod(np.arange(9), 3)
+    oy, ox = _NEIGHBOURS
     around = (cy * (w + 2) + cx)[:, None] + (oy * (w + 2) + ox)  # (K, 9): the 3x3 cells in the padded grid
     weights = flags.reshape(2, -1).take(around, axis=1)  # (2, K, 9)
     near = colours.reshape(3, -1).take(around, axis=1)  # (3, K, 9)
-    counts = weights.sum(-1)  # (2, K)
-    inner = (near * weights[0]).sum(-1) / np.maximum(counts[0], 1.0)  # (3, K)
-    outer = (near * weights[1]).sum(-1) / np.maximum(counts[1], 1.0)
+    ones = np.ones(9, np.float32)  # sums over the 9 neighbours as matrix-vector products (numpy's sum over a short
+    counts = weights @ ones  # last axis is ~3x slower)
+    sums = (near[None] * weights[:, None]) @ ones  # (2, 3, K)
+    inner, outer = sums / np.maximum(counts, 1.0)[:, None]
     gap = inner - outer
     offset = (inner * inner).sum(0) - (outer * outer).sum(0)
     scale = np.where((counts > 0).all(0), 1.0 / ((gap * gap).sum(0) + tolerance * tolerance), 0.0)
