@@ -41,8 +41,8 @@ class SegmentationConfig(TaskConfig):
         decode_radius: decoder vote window radius in pixels at 64 px.
         decode_grid: 0 reads every pixel (the analytic decoder, :func:`~idiff_segmentation.decoding.decode_mask`);
             ``N`` reads the mask on an N x N grid and only undecided cells pixel by pixel
-            (:func:`~idiff_segmentation.grid_decoding.decode_mask_grid`: ~20x faster at 256 px, close but not the
-            same masks; BENCHMARKS.md "Decoders"). Images under 2N px are read pixel by pixel either way.
+            (:func:`~idiff_segmentation.grid_decoding.decode_mask_grid`: 35-50x faster at 256 px, close but not
+            the same masks; BENCHMARKS.md "Decoders"). Images under 2N px are read pixel by pixel either way.
         write_masks: write each predicted mask as a PNG under ``<run dir>/masks/``.
         synthetic_train_images: images of the synthetic train split.
         synthetic_val_images: images of the synthetic val split.

@@ -54,7 +54,9 @@ def grid_factor(height: int, width: int, grid: int) -> int:
 def _block_mixer(factor: int, chroma_weight: float | None) -> np.ndarray:
     """(factor * 3, 3): a block row's ``factor`` RGB sums -> the block's mean, in the decoder's space if asked."""
     matrix = np.eye(3, dtype=np.float32) if chroma_weight is None else decoder_matrix(chroma_weight)
-    return np.tile(matrix / np.float32(factor * factor), (factor, 1))
+    mixer = np.tile(matrix / np.float32(factor * factor), (factor, 1))
+    mixer.flags.writeable = False  # cached: shared by every call
+    return mixer
 
 
 def block_mean(image: np.ndarray, factor: int, chroma_weight: float | None = None) -> np.ndarray:
