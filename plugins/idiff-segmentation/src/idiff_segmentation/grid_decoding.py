@@ -72,7 +72,7 @@ def _block_planes(image: np.ndarray, factor: int, chroma_weight: float | None = 
     while ``factor`` <= 257), then each block's ``factor`` row sums and the colour matrix in one matrix product."""
     h, w = image.shape[0] // factor, image.shape[1] // factor
     wide = np.uint16 if image.dtype == np.uint8 and factor <= 257 else np.float32
-    rows = np.add(image[0::factor], image[1::factor], dtype=wide)
+    rows = np.add(image[0::factor], image[1::factor], dtype=wide) if factor > 1 else image.astype(wide)
     for k in range(2, factor):
         rows += image[k::factor]
     mixer = _block_mixer(factor, chroma_weight).T  # (3, factor * 3)
