@@ -51,7 +51,7 @@ from idiff_segmentation.encoding import DEFAULT_ALPHA, colour_rgb
 
 __all__ = [
     "binomial_blur", "decode_mask", "decoder_matrix", "mask_votes", "similarity_mean", "similarity_mean_at",
-    "to_decoder_space", "vote_weights", "weighted_votes", "window_range",
+    "to_decoder_space", "weighted_votes", "window_range",
 ]
 
 #: RGB -> YCbCr (JPEG / BT.601 full range), rows Y, Cb, Cr.
@@ -84,21 +84,6 @@ def binomial_blur(image: np.ndarray) -> np.ndarray:
     return (rows[:, :-2] + 2.0 * rows[:, 1:-1] + rows[:, 2:]) / 4.0
 
 
-def vote_weights(
-    generated: np.ndarray, reference: np.ndarray, colour: np.ndarray, tolerance: float = 30.0
-) -> tuple[np.ndarray, np.ndarray]:
-    """How far each pixel moved from ``reference`` toward ``colour`` (``t``, step 1) and its weight ``w`` (step 2).
-
-    ``generated`` and ``reference`` are (..., 3), ``colour`` a 3-vector, all in one colour space; float arrays (...).
-    """
-    ref = np.asarray(reference, dtype=np.float32)[..., :3]
-    d = np.asarray(colour, dtype=np.float32) - ref
-    n2 = np.einsum("...c,...c->...", d, d)
-    moved = np.asarray(generated, dtype=np.float32)[..., :3] - ref
-    t = np.einsum("...c,...c->...", moved, d) / np.maximum(n2, 1.0)
-    return t, n2 / (n2 + tolerance * tolerance)
-
-
 def weighted_votes(
     t: np.ndarray, weight: np.ndarray, alpha: float = DEFAULT_ALPHA, threshold: float = 0.5
 ) -> np.ndarray:
@@ -121,7 +106,11 @@ def mask_votes(
     ``generated``, ``reference`` and ``colour`` are in one colour space (RGB, or the decoder's).
     """
     rgb = np.asarray(colour_rgb(colour) if isinstance(colour, str) else colour, dtype=np.float32)
-    return weighted_votes(*vote_weights(generated, reference, rgb, tolerance), alpha, threshold)
+    ref = np.asarray(reference, dtype=np.float32)[..., :3]
+    d = rgb - ref
+    n2 = np.einsum("hwc,hwc->hw", d, d)
+    t = np.einsum("hwc,hwc->hw", np.asarray(generated, dtype=np.float32)[..., :3] - ref, d) / np.maximum(n2, 1.0)
+    return weighted_votes(t, n2 / (n2 + tolerance * tolerance), alpha, threshold)
 
 
 def _neighbour_kernels(guide: np.ndarray, radius: int, similarity: float) -> list[np.ndarray]:
