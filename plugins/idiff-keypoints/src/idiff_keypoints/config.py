@@ -46,6 +46,10 @@ class KeypointsConfig(TaskConfig):
         sigmas: OKS sigmas override; empty = the layout's (the catalogue's sigmas for a catalogue layout, 0.05
             per joint for a layout of your own).
         format: annotation format: ``coco`` (COCO, CrowdPose, AP-10K, HumanArt), ``aic`` or ``mpii`` (JSON release).
+        flip_test: ask every test instruction of the mirrored crop too and merge the two answers (HRNet's
+            ``TEST.FLIP_TEST``; twice the generations; ``max_test_requests`` counts every view).
+        test_samples: generations per test instruction (and per mirrored one), each from its own noise, merged
+            into one point per joint (:func:`~idiff_keypoints.evaluation.merge_views`).
         layout: ``auto`` (the COCO file's own joints, a catalogue layout recognised by name) or a catalogue name:
             ``coco``, ``crowdpose``, ``mpii``, ``aic``, ``ap10k``, ``humanart``. It also picks the joints of the
             synthetic data.
@@ -72,9 +76,13 @@ class KeypointsConfig(TaskConfig):
     sigmas: list[float] = field(default_factory=list)
     format: str = "coco"
     layout: str = "auto"
+    flip_test: bool = False
+    test_samples: int = 1
 
     def __post_init__(self) -> None:
         validate_keypoint_counts(self.min_keypoints_per_instruction, self.max_keypoints_per_instruction)
+        if self.test_samples < 1:
+            raise ValueError(f"test_samples must be >= 1 (generations per test instruction); got {self.test_samples}")
         if self.format not in FORMATS:
             raise ValueError(f"format must be one of {', '.join(FORMATS)}; got {self.format!r}")
         if self.layout not in ("auto", *LAYOUT_NAMES):

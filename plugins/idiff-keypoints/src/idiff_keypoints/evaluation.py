@@ -24,6 +24,7 @@ __all__ = [
     "KEYPOINT_SCORE_THRESHOLD",
     "METRIC_NAMES",
     "evaluate_keypoints",
+    "merge_views",
     "person_result",
     "person_score",
     "pck",
@@ -55,6 +56,30 @@ def person_result(image_id: int, category_id: int, keypoints: np.ndarray, score:
         "keypoints": [round(float(v), 3) for v in kp.reshape(-1)],
         "score": float(person_score(kp[:, 2]) if score is None else score),
     }
+
+
+def merge_views(views: np.ndarray) -> np.ndarray:
+    """Merge several answers for each joint (flip test, several samples) into one ``(x, y, score)``.
+
+    The points the views found are averaged, weighted by their scores; the score is the mean over all views (a
+    point half the views missed scores half). A joint no view found keeps the first view's answer.
+
+    Args:
+        views: (V, K, 3) ``(x, y, score)`` in image pixels; score 0 = not found.
+
+    Returns:
+        (K, 3) merged ``(x, y, score)``; with one view, that view unchanged.
+    """
+    views = np.asarray(views, np.float64)
+    if len(views) == 1:
+        return views[0].copy()
+    weights = np.clip(views[..., 2], 0.0, None)
+    total = weights.sum(axis=0)
+    found = total > 0
+    out = views[0].copy()
+    out[found, :2] = np.einsum("vk,vkc->kc", weights[:, found], views[:, found, :2]) / total[found, None]
+    out[:, 2] = weights.mean(axis=0)
+    return out
 
 
 def pck(

@@ -21,11 +21,18 @@ from PIL import Image, ImageDraw
 from idiff_keypoints.catalogue import named_layout
 from idiff_keypoints.coco import KeypointsDataset, PersonInstance
 from idiff_keypoints.config import KeypointsConfig
-from idiff_keypoints.crops import invert_affine, make_crop, transform_points
+from idiff_keypoints.crops import Augmentation, invert_affine, make_crop, transform_points
 from idiff_keypoints.dataset import KeypointsTrainDataset, load_rgb, spread_chunks
 from idiff_keypoints.decoding import decode_keypoints
 from idiff_keypoints.encoding import COLOUR_NAMES, COLOURS, disk_radius_for, encode_keypoints, validate_keypoint_counts
-from idiff_keypoints.evaluation import METRIC_NAMES, PCK_ALPHAS, evaluate_keypoints, pck, person_result
+from idiff_keypoints.evaluation import (
+    METRIC_NAMES,
+    PCK_ALPHAS,
+    evaluate_keypoints,
+    merge_views,
+    pck,
+    person_result,
+)
 from idiff_keypoints.heatmaps import KeypointHeatmaps
 from idiff_keypoints.layouts import KeypointLayout, coco_person_layout
 from idiff_keypoints.prediction import KeypointsRequest, keypoint_requests, write_coco_predictions
@@ -109,18 +116,23 @@ class KeypointsTask(Task):
     def test_requests(self) -> list[EditRequest]:
         """Every joint of every val person, ``ceil(K / max_keypoints)`` instructions per person.
 
-        ``max_test_requests`` caps the count at whole images (all persons of an image or none).
+        Each instruction is generated ``test_samples`` times, and as often again of the mirrored crop (its
+        left/right joints swapped, as in training) with ``flip_test``; ``evaluate`` merges the answers
+        (:func:`merge_views`), ``meta["view"]`` numbering them as :attr:`test_views` lists them.
+        ``max_test_requests`` caps the count at whole images (all persons of an image, every view, or none).
         """
         data = self.split(self.config.val_split)
-        layout, res, maxk = data.layout, self.context.resolution, self.config.max_keypoints_per_instruction
+        layout, maxk = data.layout, self.config.max_keypoints_per_instruction
         by_image: OrderedDict[int, list[PersonInstance]] = OrderedDict()
         for inst in data.instances:
             by_image.setdefault(inst.image_id, []).append(inst)
         n_chunks = math.ceil(layout.num_joints / maxk)
+        views = self.test_views
+        per_person = n_chunks * len(views)
         requests: list[EditRequest] = []
         cap = self.config.max_test_requests
         for persons in by_image.values():
-            if cap and requests and len(requests) + n_chunks * len(persons) > cap:
+            if cap and requests and len(requests) + per_person * len(persons) > cap:
                 break
             image = None
             with self.context.errors.guard():  # under on_error=skip an unreadable image drops its persons
@@ -128,27 +140,51 @@ class KeypointsTask(Task):
             if image is None:
                 continue
             for inst in persons:
-                crop, kp, matrix = make_crop(image, inst.bbox, inst.keypoints, res, layout)
-                inverse = invert_affine(matrix).tolist()
-                rng = np.random.default_rng([self.context.seed, inst.ann_id])
-                for chunk in spread_chunks(kp, n_chunks):
-                    colours = [COLOUR_NAMES[i] for i in rng.permutation(len(COLOUR_NAMES))[: len(chunk)]]
-                    enc = encode_keypoints(
-                        crop, kp, layout.names, rng, 1, maxk, radius=self.radius, joints=chunk.tolist(), colours=colours
-                    )
-                    meta: dict[str, Any] = {
-                        "image_id": inst.image_id,
-                        "ann_id": inst.ann_id,
-                        "category_id": inst.category_id,
-                        "joints": list(enc.joints),
-                        "colours": list(enc.colours),
-                        "inverse_affine": inverse,
-                        "radius": self.radius,
-                        "num_joints": layout.num_joints,
-                        "points": kp[list(enc.joints), :2].tolist(),  # crop pixels: the learned decoder's labels
-                        "drawn": list(enc.drawn),
-                    }
-                    requests.append(EditRequest(source=crop, instruction=enc.instruction, meta=meta, target=enc.target))
+                for view, flip in enumerate(views):
+                    requests.extend(self._person_requests(image, inst, layout, n_chunks, flip, view))
+        return requests
+
+    @property
+    def test_views(self) -> list[bool]:
+        """Whether each view of a test person is mirrored: ``test_samples`` unmirrored, then as many mirrored
+        when ``flip_test``."""
+        return [False] * self.config.test_samples + [True] * (self.config.test_samples * self.config.flip_test)
+
+    def _person_requests(
+        self, image: np.ndarray, inst: PersonInstance, layout: KeypointLayout, n_chunks: int, flip: bool, view: int
+    ) -> list[EditRequest]:
+        """One person's instructions on its (mirrored when ``flip``) ground-truth-box crop.
+
+        The chunks and colours are those of the unmirrored view; a mirrored crop is asked for each joint's mirror
+        image (``flip_permutation``), and ``meta["joints"]`` names the person's joint that answer locates.
+        """
+        res, maxk = self.context.resolution, self.config.max_keypoints_per_instruction
+        crop, kp, matrix = make_crop(image, inst.bbox, inst.keypoints, res, layout, Augmentation(flip=flip))
+        inverse = invert_affine(matrix).tolist()
+        mirror = layout.flip_permutation() if flip else np.arange(layout.num_joints)
+        unmirrored = kp[mirror]  # the person's own joints, in this crop's pixels
+        rng = np.random.default_rng([self.context.seed, inst.ann_id])
+        requests = []
+        for chunk in spread_chunks(unmirrored, n_chunks):
+            colours = [COLOUR_NAMES[i] for i in rng.permutation(len(COLOUR_NAMES))[: len(chunk)]]
+            enc = encode_keypoints(
+                crop, kp, layout.names, rng, 1, maxk, radius=self.radius, joints=mirror[chunk].tolist(),
+                colours=colours,
+            )
+            meta: dict[str, Any] = {
+                "image_id": inst.image_id,
+                "ann_id": inst.ann_id,
+                "category_id": inst.category_id,
+                "joints": mirror[list(enc.joints)].tolist(),
+                "colours": list(enc.colours),
+                "inverse_affine": inverse,
+                "radius": self.radius,
+                "num_joints": layout.num_joints,
+                "points": kp[list(enc.joints), :2].tolist(),  # crop pixels: the learned decoder's labels
+                "drawn": list(enc.drawn),
+                "view": view,
+            }
+            requests.append(EditRequest(source=crop, instruction=enc.instruction, meta=meta, target=enc.target))
         return requests
 
     # ------------------------------------------------------------------ decode / evaluate
@@ -161,20 +197,22 @@ class KeypointsTask(Task):
         return decode_keypoints(gen, src, request.meta["colours"], radius=request.meta.get("radius", self.radius))
 
     def evaluate(self, requests: list[EditRequest], predictions: list[Any], out_dir: Path) -> dict[str, float]:
-        """Assemble persons, map to image pixels, write ``keypoints_results.json``, run COCOeval."""
+        """Assemble persons, map to image pixels, merge their views, write ``keypoints_results.json``, run COCOeval."""
         if len(requests) != len(predictions):
             raise ValueError(f"{len(requests)} requests but {len(predictions)} predictions")
         data = self.split(self.config.val_split)
         persons: dict[int, dict[str, Any]] = {}
         for req, pred in zip(requests, predictions, strict=True):
             m = req.meta
-            p = persons.setdefault(
-                m["ann_id"],
-                {"image_id": m["image_id"], "category_id": m["category_id"], "kp": np.zeros((m["num_joints"], 3))},
-            )
+            p = persons.setdefault(m["ann_id"], {
+                "image_id": m["image_id"], "category_id": m["category_id"],
+                "views": np.zeros((len(self.test_views), m["num_joints"], 3)),
+            })
             pred = np.asarray(pred, np.float64).reshape(-1, 3)
             xy = transform_points(pred[:, :2], np.asarray(m["inverse_affine"]))
-            p["kp"][m["joints"]] = np.concatenate([xy, pred[:, 2:3]], axis=1)
+            p["views"][m.get("view", 0), m["joints"]] = np.concatenate([xy, pred[:, 2:3]], axis=1)
+        for p in persons.values():
+            p["kp"] = merge_views(p["views"])
         results = [person_result(p["image_id"], p["category_id"], p["kp"]) for p in persons.values()]
         if not results:
             return {**dict.fromkeys(METRIC_NAMES, 0.0), **{f"PCK@{a:g}": 0.0 for a in PCK_ALPHAS}}
