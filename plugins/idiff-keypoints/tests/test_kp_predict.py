@@ -91,3 +91,28 @@ def test_decoded_disks_land_in_coco_files_in_image_pixels(task: KeypointsTask, t
     assert (kp[joints, 2] == 2).all() and (kp[np.setdiff1d(np.arange(17), joints)] == 0).all()
     results = coco.loadRes(str(tmp_path / "keypoints_results.json"))
     assert results.getImgIds() == [1] and len(json.loads((tmp_path / "keypoints_results.json").read_text())) == 1
+
+
+def test_a_mirrored_view_is_mirrored_back_and_merged(tmp_path: Path) -> None:
+    """flip_test on predict: the mirrored image names each joint's mirror, and its answer lands on the joint."""
+    cfg = KeypointsConfig(data_dir=str(tmp_path / "none"), flip_test=True)
+    task = KeypointsTask(cfg, TaskContext(RES, tmp_path / "none"))
+    origin = InputImage(path="p.png", name="p", width=RES, height=RES, box=(0.0, 0.0, float(RES), float(RES)))
+    plain, mirrored = task.predict_requests(source(), KeypointsRequest(joints=["nose", "left_wrist"]))
+    assert (plain.meta["view"], mirrored.meta["view"]) == (0, 1)
+    assert "left wrist" in plain.instruction and "right wrist" in mirrored.instruction
+    assert mirrored.meta["joints"] == plain.meta["joints"] and mirrored.meta["colours"] == plain.meta["colours"]
+    at = np.array([[20.0, 12.0], [44.0, 30.0]])  # nose and left wrist in the image as given
+    seen = {0: at, 1: at + [[1.0, 0.0], [0.0, 2.0]]}  # the mirrored view's answers miss by 1 and 2 px
+    predictions = []
+    for r in (plain, mirrored):
+        r.origin = origin
+        points = seen[r.meta["view"]].copy()
+        if r.meta["flipped"]:
+            points[:, 0] = RES - 1 - points[:, 0]  # where the disks lie in the mirrored source
+        generated = draw_disks(r.source, points, [COLOURS[c] for c in r.meta["colours"]], task.radius)
+        predictions.append(task.decode(generated, r))
+    task.write_predictions([plain, mirrored], predictions, tmp_path)
+    kp = np.asarray(json.loads((tmp_path / "keypoints.json").read_text())["annotations"][0]["keypoints"])
+    kp = kp.reshape(17, 3)[[0, COCO_KEYPOINT_NAMES.index("left_wrist")], :2]
+    np.testing.assert_allclose(kp, at + [[0.5, 0.0], [0.0, 1.0]], atol=0.1)  # the average of the two views

@@ -46,10 +46,10 @@ class KeypointsConfig(TaskConfig):
         sigmas: OKS sigmas override; empty = the layout's (the catalogue's sigmas for a catalogue layout, 0.05
             per joint for a layout of your own).
         format: annotation format: ``coco`` (COCO, CrowdPose, AP-10K, HumanArt), ``aic`` or ``mpii`` (JSON release).
-        flip_test: ask every test instruction of the mirrored crop too and merge the two answers (HRNet's
+        flip_test: ask every test and predict instruction of the mirrored crop too and merge the answers (HRNet's
             ``TEST.FLIP_TEST``; twice the generations; ``max_test_requests`` counts every view).
-        test_samples: generations per test instruction (and per mirrored one), each from its own noise, merged
-            into one point per joint (:func:`~idiff_keypoints.evaluation.merge_views`).
+        test_samples: generations per test and predict instruction (and per mirrored one), each from its own
+            noise, merged into one point per joint (:func:`~idiff_keypoints.evaluation.merge_views`).
         layout: ``auto`` (the COCO file's own joints, a catalogue layout recognised by name) or a catalogue name:
             ``coco``, ``crowdpose``, ``mpii``, ``aic``, ``ap10k``, ``humanart``. It also picks the joints of the
             synthetic data.

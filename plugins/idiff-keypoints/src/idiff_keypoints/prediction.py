@@ -23,7 +23,7 @@ from idiff.files import atomic_write_json
 from idiff.tasks.api import EditRequest
 
 from idiff_keypoints.encoding import COLOUR_NAMES, colour_rgb
-from idiff_keypoints.evaluation import person_result
+from idiff_keypoints.evaluation import merge_views, person_result
 from idiff_keypoints.layouts import KeypointLayout, human_readable
 from idiff_keypoints.templates import KEYPOINT_TEMPLATES, build_instruction
 
@@ -84,37 +84,56 @@ def _colours(request: KeypointsRequest, count: int) -> list[str] | None:
 
 
 def keypoint_requests(
-    source: np.ndarray, request: KeypointsRequest, layout: KeypointLayout, max_per_instruction: int, radius: float
+    source: np.ndarray, request: KeypointsRequest, layout: KeypointLayout, max_per_instruction: int, radius: float,
+    flip: bool = False, samples: int = 1,
 ) -> list[EditRequest]:
-    """The requests asking for ``request.joints`` on one image, ``max_per_instruction`` joints each."""
+    """The requests asking for ``request.joints`` on one image, ``max_per_instruction`` joints each.
+
+    Each is asked ``samples`` times, and as often again of the mirrored image (each joint's mirror image named)
+    when ``flip``: the task's ``flip_test`` and ``test_samples``; ``meta["view"]`` numbers the views.
+    """
     joints = resolve_joints(request.joints, layout)
     colours = _colours(request, len(joints))
     if not 0 <= request.template < len(KEYPOINT_TEMPLATES):
         raise ConfigError(f"request.template: {request.template} is not in 0..{len(KEYPOINT_TEMPLATES) - 1}")
+    mirror = layout.flip_permutation()
+    mirrored = np.ascontiguousarray(np.asarray(source)[:, ::-1])
     requests = []
-    for start in range(0, len(joints), max_per_instruction):
-        chunk = joints[start : start + max_per_instruction]
-        names = colours[start : start + len(chunk)] if colours else list(COLOUR_NAMES[: len(chunk)])
-        instruction = build_instruction([human_readable(layout.names[j]) for j in chunk], names, request.template)
-        meta = {"joints": chunk, "colours": names, "radius": radius, "num_joints": layout.num_joints}
-        requests.append(EditRequest(source=source, instruction=instruction, meta=meta))
+    for view, flipped in enumerate([False] * samples + [True] * (samples * flip)):
+        for start in range(0, len(joints), max_per_instruction):
+            chunk = joints[start : start + max_per_instruction]
+            names = colours[start : start + len(chunk)] if colours else list(COLOUR_NAMES[: len(chunk)])
+            asked = [int(mirror[j]) for j in chunk] if flipped else chunk
+            instruction = build_instruction([human_readable(layout.names[j]) for j in asked], names, request.template)
+            meta = {"joints": chunk, "colours": names, "radius": radius, "num_joints": layout.num_joints,
+                    "view": view, "flipped": flipped}
+            requests.append(EditRequest(source=mirrored if flipped else source, instruction=instruction, meta=meta))
     return requests
 
 
 def write_coco_predictions(
     requests: list[EditRequest], predictions: list[Any], out_dir: Path, layout: KeypointLayout, resolution: int
 ) -> list[Path]:
-    """Write ``keypoints.json`` and ``keypoints_results.json`` (module docstring) for the inputs of ``requests``."""
+    """Write ``keypoints.json`` and ``keypoints_results.json`` (module docstring) for the inputs of ``requests``.
+
+    The answers of several views of one image (``keypoint_requests``' ``flip`` and ``samples``) are merged per
+    joint (:func:`~idiff_keypoints.evaluation.merge_views`); a mirrored view's points are mirrored back first.
+    """
+    views = 1 + max((int(r.meta.get("view", 0)) for r in requests), default=0)
     persons: dict[str, dict[str, Any]] = {}
     for request, prediction in zip(requests, predictions, strict=True):
         origin = request.origin
         if origin is None:
             raise ValueError("write_coco_predictions needs requests from idiff predict (with origin)")
-        person = persons.setdefault(origin.name, {"origin": origin, "kp": np.zeros((layout.num_joints, 3))})
-        points = np.asarray(prediction, np.float64).reshape(-1, 3)
-        person["kp"][request.meta["joints"]] = np.concatenate(
+        person = persons.setdefault(origin.name, {"origin": origin, "views": np.zeros((views, layout.num_joints, 3))})
+        points = np.asarray(prediction, np.float64).reshape(-1, 3).copy()
+        if request.meta.get("flipped"):
+            points[:, 0] = (np.asarray(request.source).shape[1] - 1) - points[:, 0]
+        person["views"][request.meta.get("view", 0), request.meta["joints"]] = np.concatenate(
             [origin.image_points(points[:, :2], resolution), points[:, 2:3]], axis=1
         )
+    for person in persons.values():
+        person["kp"] = merge_views(person["views"])
     images, annotations, results = [], [], []
     for image_id, person in enumerate(persons.values(), start=1):
         origin, kp = person["origin"], person["kp"]

@@ -239,9 +239,12 @@ class KeypointsTask(Task):
         return coco_person_layout() if cfg.layout == "auto" else named_layout(cfg.layout)
 
     def predict_requests(self, source: np.ndarray, request: Any) -> list[EditRequest]:
-        """The named joints on one image, ``max_keypoints_per_instruction`` per instruction (see ``prediction``)."""
+        """The named joints on one image, ``max_keypoints_per_instruction`` per instruction (see ``prediction``);
+        ``flip_test`` and ``test_samples`` ask each several times, as in ``test``."""
+        cfg = self.config
         return keypoint_requests(
-            source, request, self.predict_layout, self.config.max_keypoints_per_instruction, self.radius
+            source, request, self.predict_layout, cfg.max_keypoints_per_instruction, self.radius,
+            flip=cfg.flip_test, samples=cfg.test_samples,
         )
 
     def request_choices(self) -> dict[str, list[str]]:
