@@ -27,7 +27,7 @@ from idiff_keypoints.evaluation import merge_views, person_result
 from idiff_keypoints.layouts import KeypointLayout, human_readable
 from idiff_keypoints.templates import KEYPOINT_TEMPLATES, build_instruction
 
-__all__ = ["KeypointsRequest", "keypoint_requests", "resolve_joints", "write_coco_predictions"]
+__all__ = ["KeypointsRequest", "keypoint_requests", "resolve_joints", "views_mirrored", "write_coco_predictions"]
 
 
 @dataclass
@@ -83,6 +83,12 @@ def _colours(request: KeypointsRequest, count: int) -> list[str] | None:
     return list(request.colours)
 
 
+def views_mirrored(samples: int, flip: bool) -> list[bool]:
+    """Whether each view of a request is of the mirrored image: ``samples`` unmirrored, then as many mirrored when
+    ``flip`` (the task's ``test_samples`` and ``flip_test``); a view's index is its ``meta["view"]``."""
+    return [False] * samples + [True] * (samples * flip)
+
+
 def keypoint_requests(
     source: np.ndarray, request: KeypointsRequest, layout: KeypointLayout, max_per_instruction: int, radius: float,
     flip: bool = False, samples: int = 1,
@@ -99,7 +105,7 @@ def keypoint_requests(
     mirror = layout.flip_permutation()
     mirrored = np.ascontiguousarray(np.asarray(source)[:, ::-1])
     requests = []
-    for view, flipped in enumerate([False] * samples + [True] * (samples * flip)):
+    for view, flipped in enumerate(views_mirrored(samples, flip)):
         for start in range(0, len(joints), max_per_instruction):
             chunk = joints[start : start + max_per_instruction]
             names = colours[start : start + len(chunk)] if colours else list(COLOUR_NAMES[: len(chunk)])

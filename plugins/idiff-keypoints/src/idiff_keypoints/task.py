@@ -35,7 +35,7 @@ from idiff_keypoints.evaluation import (
 )
 from idiff_keypoints.heatmaps import KeypointHeatmaps
 from idiff_keypoints.layouts import KeypointLayout, coco_person_layout
-from idiff_keypoints.prediction import KeypointsRequest, keypoint_requests, write_coco_predictions
+from idiff_keypoints.prediction import KeypointsRequest, keypoint_requests, views_mirrored, write_coco_predictions
 from idiff_keypoints.readers import load_keypoints
 from idiff_keypoints.synthetic import write_synthetic_keypoints
 from idiff_keypoints.templates import KEYPOINT_TEMPLATES
@@ -146,9 +146,8 @@ class KeypointsTask(Task):
 
     @property
     def test_views(self) -> list[bool]:
-        """Whether each view of a test person is mirrored: ``test_samples`` unmirrored, then as many mirrored
-        when ``flip_test``."""
-        return [False] * self.config.test_samples + [True] * (self.config.test_samples * self.config.flip_test)
+        """Whether each view of a test person is mirrored (``flip_test``, ``test_samples``: ``views_mirrored``)."""
+        return views_mirrored(self.config.test_samples, self.config.flip_test)
 
     def _person_requests(
         self, image: np.ndarray, inst: PersonInstance, layout: KeypointLayout, n_chunks: int, flip: bool, view: int
