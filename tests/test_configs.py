@@ -90,6 +90,19 @@ def test_data_tasks_options_apply_and_the_command_line_wins():
     assert task.config.rotation_prob == 0.0  # still from data.tasks
 
 
+def test_the_command_line_wins_also_with_the_plugins_default_value():
+    """`task.max_test_requests=0` (the plugin's default: no cap) lifts the embedded experiment's cap of 120, and a
+    nested key set to its default keeps its sibling from data.tasks."""
+    from idiff.tasks.factory import build_task
+
+    assert build_task("keypoints", compose_config("test", [])).config.max_test_requests == 120
+    task = build_task("keypoints", compose_config("test", ["task=keypoints", "task.max_test_requests=0"]))
+    assert task.config.max_test_requests == 0
+    sibling = ["+data.tasks.keypoints.guidance.image=2.5", "++task.guidance.text=6.0"]
+    guidance = build_task("keypoints", compose_config("test", ["task=keypoints", *sibling])).config.guidance
+    assert (guidance.text, guidance.image) == (6.0, 2.5)
+
+
 def test_the_flag_table_is_hydras():
     from hydra._internal.utils import get_args_parser
 

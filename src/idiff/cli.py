@@ -76,6 +76,12 @@ def prepare_overrides(verb: str, overrides: list[str], registry: TaskRegistry | 
     extra = [f"command={verb}"]
     if len(names) == 1:
         extra.append(f"task_name={names[0]}")
+    # task.<option>= on the command line wins over data.tasks.<task>.<option> even where it equals the plugin's default
+    # (`task.max_test_requests=0` under an experiment that caps it): idiff.tasks.factory.task_overrides reads the list
+    explicit = [o.split("=", 1)[0].lstrip("+")[len("task."):] for o in overrides
+                if o.lstrip("+").startswith("task.") and "=" in o]
+    if explicit:
+        extra.append(f"++explicit_task_keys=[{','.join(explicit)}]")
     # request.<field>= fills the free-form `request` map (a task's fields are checked by idiff.prediction.requests)
     return [*extra, *(f"++{o}" if o.startswith("request.") else o for o in overrides)]
 

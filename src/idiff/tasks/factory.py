@@ -30,12 +30,17 @@ def task_config(name: str, schema: type[TaskConfig], overrides: Any) -> TaskConf
 
 def task_overrides(name: str, schema: type[TaskConfig], cfg: DictConfig) -> DictConfig:
     """What the run sets for task ``name``: ``data.tasks.<name>``, then, for the selected task, the ``task``
-    node's values that differ from the plugin's defaults (``task.<option>=`` on the command line wins)."""
+    node's values that differ from the plugin's defaults or were set on the command line (``explicit_task_keys``,
+    written by ``idiff.cli.prepare_overrides``): ``task.<option>=`` on the command line wins."""
     from_data = (cfg.data.get("tasks") or {}).get(name) or {}
     overrides = OmegaConf.create(OmegaConf.to_container(from_data) if isinstance(from_data, DictConfig) else from_data)
     if name == cfg.get("task_name") and cfg.get("task") is not None:
         defaults = OmegaConf.structured(schema)
-        changed = {key: cfg.task[key] for key in cfg.task if key not in defaults or cfg.task[key] != defaults[key]}
+        changed = OmegaConf.create(
+            {key: cfg.task[key] for key in cfg.task if key not in defaults or cfg.task[key] != defaults[key]}
+        )
+        for key in cfg.get("explicit_task_keys") or ():  # set on the command line, maybe to the plugin's default
+            OmegaConf.update(changed, key, OmegaConf.select(cfg.task, key), force_add=True)
         overrides = OmegaConf.merge(overrides, changed)
     return overrides
 
