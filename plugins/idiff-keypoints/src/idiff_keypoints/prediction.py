@@ -103,7 +103,7 @@ def keypoint_requests(
     if not 0 <= request.template < len(KEYPOINT_TEMPLATES):
         raise ConfigError(f"request.template: {request.template} is not in 0..{len(KEYPOINT_TEMPLATES) - 1}")
     mirror = layout.flip_permutation()
-    mirrored = np.ascontiguousarray(np.asarray(source)[:, ::-1])
+    mirrored = np.ascontiguousarray(np.asarray(source)[:, ::-1]) if flip else source
     requests = []
     for view, flipped in enumerate(views_mirrored(samples, flip)):
         for start in range(0, len(joints), max_per_instruction):
@@ -131,7 +131,9 @@ def write_coco_predictions(
         origin = request.origin
         if origin is None:
             raise ValueError("write_coco_predictions needs requests from idiff predict (with origin)")
-        person = persons.setdefault(origin.name, {"origin": origin, "views": np.zeros((views, layout.num_joints, 3))})
+        if origin.name not in persons:
+            persons[origin.name] = {"origin": origin, "views": np.zeros((views, layout.num_joints, 3))}
+        person = persons[origin.name]
         points = np.asarray(prediction, np.float64).reshape(-1, 3).copy()
         if request.meta.get("flipped"):
             points[:, 0] = (np.asarray(request.source).shape[1] - 1) - points[:, 0]

@@ -201,12 +201,13 @@ class KeypointsTask(Task):
             raise ValueError(f"{len(requests)} requests but {len(predictions)} predictions")
         data = self.split(self.config.val_split)
         persons: dict[int, dict[str, Any]] = {}
+        n_views = len(self.test_views)
         for req, pred in zip(requests, predictions, strict=True):
             m = req.meta
-            p = persons.setdefault(m["ann_id"], {
-                "image_id": m["image_id"], "category_id": m["category_id"],
-                "views": np.zeros((len(self.test_views), m["num_joints"], 3)),
-            })
+            if m["ann_id"] not in persons:
+                persons[m["ann_id"]] = {"image_id": m["image_id"], "category_id": m["category_id"],
+                                        "views": np.zeros((n_views, m["num_joints"], 3))}
+            p = persons[m["ann_id"]]
             pred = np.asarray(pred, np.float64).reshape(-1, 3)
             xy = transform_points(pred[:, :2], np.asarray(m["inverse_affine"]))
             p["views"][m.get("view", 0), m["joints"]] = np.concatenate([xy, pred[:, 2:3]], axis=1)
