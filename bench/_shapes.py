@@ -16,6 +16,7 @@ SD15 = [
     "model.noise_schedule.prediction_type=epsilon",
     "model.preconditioning=null",
     "model.zero_init_residuals=false",
+    "model.mask_padding=false",  # SD attends to all 77 positions (conf/model/sd15.yaml)
     "model.codec.kind=autoencoder_kl",
     "+model.codec.block_out_channels=[128,256,512,512]",
     "+model.codec.layers_per_block=2",

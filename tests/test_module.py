@@ -192,3 +192,29 @@ def test_partial_strength_starts_from_the_unchanged_source(make_module, residual
         generated = module.generate(source, ["Sharpen the image."] * 2, 1.0, 1.0, torch.Generator().manual_seed(0))
     torch.testing.assert_close(generated, source, atol=1e-5, rtol=0)
     assert len(calls) == 4
+
+
+def test_trimming_the_padding_changes_neither_the_loss_nor_the_samples(make_module):
+    """With the padding masked out, each batch is encoded only up to its longest instruction: the same numbers."""
+    module = make_module("model.mask_padding=true", "stage.dropout.text_only=0.5", "sampler.num_steps=2").eval()
+    instructions = ["Circle the nose in red", "Sharpen this blurry image, please.", "Mark the sky", "Denoise it"]
+    states, tokens = module.instruction_states(instructions)
+    longest = max(len(module.tokenizer(i).input_ids) for i in instructions)
+    assert module.trim_padding and states.shape[1] == tokens.shape[1] == longest < 77
+    torch.manual_seed(0)
+    source, target = torch.rand(2, 4, 3, 64, 64) * 2 - 1
+    draws = torch.arange(4)  # keyed draws: both runs see the same noise, timesteps and dropout (some text dropped)
+    assert module.dropout.text_only == 0.5
+    trimmed = module.diffusion_loss(source, target, instructions, draws)
+    samples = module.generate(source, instructions, 3.0, 1.5, torch.Generator().manual_seed(1))
+    module.trim_padding = False
+    assert module.instruction_states(instructions)[0].shape[1] == 77
+    torch.testing.assert_close(trimmed, module.diffusion_loss(source, target, instructions, draws))
+    again = module.generate(source, instructions, 3.0, 1.5, torch.Generator().manual_seed(1))
+    torch.testing.assert_close(samples, again, atol=1e-4, rtol=0)  # float rounding of other matrix shapes: ~3e-5
+
+
+def test_the_padding_is_kept_where_a_class_embedding_reads_its_last_position(make_module):
+    module = make_module("model.mask_padding=true", "+model.unet.class_embed_type=projection")
+    assert not module.trim_padding
+    assert module.instruction_states(["Circle the nose in red"])[0].shape[1] == 77

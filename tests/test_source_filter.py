@@ -50,13 +50,15 @@ def test_a_delta_kernel_returns_the_source_and_a_new_filter_returns_no_edit():
 def test_the_pooled_instruction_is_the_mean_of_its_own_tokens_not_the_padding(make_module):
     module = make_module()
     instructions = ["Denoise this photo.", "Sharpen this blurry image, please."]
-    text = module.encode_text(instructions)
-    pooled = module.pooled_instructions(instructions, text)
+    text, tokens = module.instruction_states(instructions)
+    pooled = SourceFilter.pool(text, tokens)
     lengths = [len(module.tokenizer(i).input_ids) for i in instructions]  # start, words, end token
     for row, n in enumerate(lengths):
         torch.testing.assert_close(pooled[row], text[row, :n].mean(0))
-    dropped = module.pooled_instructions(instructions, text, torch.tensor([True, False]))
-    torch.testing.assert_close(dropped[0], text[0, :2].mean(0))  # the empty instruction: start and end token
+    torch.testing.assert_close(pooled[2], text[2, :2].mean(0))  # the empty instruction, last: start and end token
+    text, tokens = module.instruction_states(instructions, torch.tensor([True, False]))
+    dropped = SourceFilter.pool(text, tokens)
+    torch.testing.assert_close(dropped[0], pooled[2])  # dropped: the empty instruction's
     torch.testing.assert_close(dropped[1], pooled[1])
 
 

@@ -40,7 +40,7 @@ from idiff.diffusion.unet import build_unet, speed_up_unet, unet_conditioning
 from idiff.diffusion.wise_ft import START_WEIGHTS_KEY, check_alpha, interpolate, start_weights
 from idiff.errors import ConfigError, TrainingError, config_flag
 from idiff.pretrained import PretrainedSource
-from idiff.text import build_text_encoder, build_tokenizer, encode_instructions, instruction_mask
+from idiff.text import build_text_encoder, build_tokenizer, encode_instructions, instruction_mask, tokenize_instructions
 
 __all__ = ["DiffusionModule", "min_snr_weights"]
 
@@ -115,9 +115,12 @@ class DiffusionModule(L.LightningModule):
         if self.residual_scale <= 0:
             raise ConfigError(f"model.residual_scale={self.residual_scale}: must be > 0 (1.0: the edit as it is)")
         self.mask_padding = config_flag(model, "mask_padding", "model", False)
+        # with the padding masked out, encode each batch only up to its longest instruction (exact: text.py);
+        # not where a class embedding reads the last (padding) position's state
+        class_embedding = getattr(self.unet.config, "class_embed_type", None) == "projection"
+        self.trim_padding = self.mask_padding and not class_embedding
         self.wise_ft = check_alpha(stage.get("wise_ft"), "stage.wise_ft")
         self.wise_ft_start: dict[str, torch.Tensor] | None = None  # the fit's start weights (keep_start_weights)
-        self._null_text: torch.Tensor | None = None
 
     def ema_parameters(self) -> list[nn.Parameter]:
         """What the EMA averages: the UNet's parameters first (so copying the EMA into the UNet alone, as
@@ -139,30 +142,26 @@ class DiffusionModule(L.LightningModule):
         return latents / self.residual_scale + source_latents * self.codec.scaling_factor
 
     def encode_text(self, instructions: list[str]) -> torch.Tensor:
-        """Instruction embeddings (B, 77, D)."""
+        """Instruction embeddings (B, 77, D), padded to the CLIP context."""
         return encode_instructions(self.tokenizer, self.text_encoder, instructions, self.device)
 
     def text_mask(self, instructions: list[str]) -> torch.Tensor | None:
-        """Cross-attention mask of the instructions' own tokens with ``model.mask_padding``, else None."""
+        """Cross-attention mask (B, 77) of the instructions' own tokens with ``model.mask_padding``, else None."""
         return instruction_mask(self.tokenizer, instructions, self.device) if self.mask_padding else None
 
-    def pooled_instructions(
-        self, instructions: list[str], text: torch.Tensor, dropped: torch.Tensor | None = None
-    ) -> torch.Tensor:
-        """What ``model.source_filter`` reads: the mean of each instruction's own token states (B, D); where
-        ``dropped`` (B,) is True the empty instruction's (``text`` already holds its states there)."""
-        mask = instruction_mask(self.tokenizer, instructions, self.device)
+    def instruction_states(
+        self, instructions: list[str], dropped: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Token states (B + 1, L, D) of the instructions and, last, the empty one, with the mask of their own tokens
+        (B + 1, L), from one text-encoder call. Where ``dropped`` (B,) is True, a row holds the empty instruction's
+        (conditioning dropout). L is 77, or the longest instruction's length with the padding masked out
+        (``model.mask_padding``: the same UNet output, :func:`idiff.text.tokenize_instructions`)."""
+        ids, mask = tokenize_instructions(self.tokenizer, [*instructions, ""], trim=self.trim_padding)
+        ids, mask = ids.to(self.device), mask.to(self.device)
         if dropped is not None:
-            mask = torch.where(dropped[:, None], instruction_mask(self.tokenizer, [""], self.device), mask)
-        return SourceFilter.pool(text, mask)
-
-    def null_text(self) -> torch.Tensor:
-        """Embedding of the empty instruction; cached when the text encoder is frozen."""
-        if self.train_text_encoder:
-            return self.encode_text([""])
-        if self._null_text is None or self._null_text.device != self.device:
-            self._null_text = self.encode_text([""])
-        return self._null_text
+            keep = torch.cat([~dropped, dropped.new_ones(1)])[:, None]
+            ids, mask = torch.where(keep, ids, ids[-1:]), torch.where(keep, mask, mask[-1:])
+        return self.text_encoder(ids)[0], mask
 
     # --------------------------------------------------------------------------------------------------- training
     def diffusion_loss(
@@ -175,16 +174,13 @@ class DiffusionModule(L.LightningModule):
         target_latents = self.codec.encode_target(target)
         source_latents = None if self.text_to_image else self.codec.encode_source(source)
         target_latents = self.to_diffused(target_latents, source_latents)
-        text = self.encode_text(instructions)
         random = training_draws(
             target_latents.shape, self.noise_scheduler.config.num_train_timesteps, self.dropout, self.device,
             target_latents.dtype, self.hparams["seed"], draws,
         )
         drop_text, noise, timesteps = random.drop_text, random.noise, random.timesteps
-        text = torch.where(drop_text[:, None, None], self.null_text().to(text.dtype), text)
-        mask = self.text_mask(instructions)
-        if mask is not None:
-            mask = torch.where(drop_text[:, None], self.text_mask([""]), mask)
+        text, tokens = self.instruction_states(instructions, drop_text)
+        text, tokens = text[:-1], tokens[:-1]  # the empty instruction's row is only needed when sampling
         noisy = self.noise_scheduler.add_noise(target_latents, noise, timesteps)
         unet_input = noisy
         if self.preconditioning is not None:
@@ -193,9 +189,10 @@ class DiffusionModule(L.LightningModule):
         if source_latents is not None:
             source_latents = source_latents * (~random.drop_image).to(source_latents.dtype)[:, None, None, None]
             unet_input = torch.cat([unet_input, source_latents], 1)
+        mask = tokens if self.mask_padding else None
         prediction = self.unet(unet_input, timesteps, **unet_conditioning(self.unet, text, mask)).sample
         if self.source_filter is not None:
-            pooled = self.pooled_instructions(instructions, text, drop_text)
+            pooled = SourceFilter.pool(text, tokens)
             prediction = prediction + self.residual_scale * self.source_filter(source_latents, pooled)
         if self.preconditioning is not None:
             prediction = self.preconditioning.clean_estimate(prediction, noisy, sigma)
@@ -356,20 +353,19 @@ class DiffusionModule(L.LightningModule):
         unchanged = None  # strength < 1 starts from what the diffusion generates for "no change"
         if sampler.strength < 1.0:
             unchanged = self.to_diffused(source_latents * self.codec.scaling_factor, source_latents)
-        text, null = self.encode_text(instructions), self.encode_text([""])
+        states, tokens = self.instruction_states(instructions)
         pooled = None
         if self.source_filter is not None:
-            pooled = (self.pooled_instructions(instructions, text), self.pooled_instructions([""], null))
+            pooled = SourceFilter.pool(states, tokens).split([len(instructions), 1])
+        masks = tokens.split([len(instructions), 1]) if self.mask_padding else (None, None)
         latents = sampler(
             source_latents,
-            text,
-            null,
+            *states.split([len(instructions), 1]),
             text_scale,
             image_scale,
             self.codec.latent_channels,
             generator,
-            self.text_mask(instructions),
-            self.text_mask([""]),
+            *masks,
             unchanged,
             pooled,
         )

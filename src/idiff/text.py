@@ -20,7 +20,14 @@ from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 from idiff.errors import ConfigError
 from idiff.pretrained import PretrainedSource, as_pretrained_source
 
-__all__ = ["build_text_encoder", "build_tokenizer", "clip_bpe_vocabulary", "encode_instructions", "instruction_mask"]
+__all__ = [
+    "build_text_encoder",
+    "build_tokenizer",
+    "clip_bpe_vocabulary",
+    "encode_instructions",
+    "instruction_mask",
+    "tokenize_instructions",
+]
 
 CLIP_CONTEXT_LENGTH = 77
 _BPE_MERGES = 49152 - 256 - 2  # merges OpenAI's SimpleTokenizer keeps
@@ -113,6 +120,25 @@ def _tokenize(tokenizer: CLIPTokenizer, instructions: list[str]):
     return tokenizer(
         instructions, padding="max_length", max_length=tokenizer.model_max_length, truncation=True, return_tensors="pt"
     )
+
+
+def tokenize_instructions(
+    tokenizer: CLIPTokenizer, instructions: list[str], trim: bool = False
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Token ids (B, L) and the mask of the instructions' own tokens (B, L, bool; see :func:`instruction_mask`).
+
+    L is the CLIP context (77), as SD pads; with ``trim``, the longest instruction's own length. Trimming changes
+    nothing where the padding is masked out of cross-attention (``model.mask_padding``): CLIP's text encoder is
+    causal, so the states of an instruction's tokens do not depend on the padding after them, and the UNet's
+    cross-attention gives masked positions zero weight. It only saves the padding's share of the text encoder and
+    of every cross-attention (docs/architecture.md, "Trimming the padding").
+    """
+    tokens = _tokenize(tokenizer, instructions)
+    ids, mask = tokens.input_ids, tokens.attention_mask.to(torch.bool)
+    if trim:
+        length = int(mask.sum(1).max())
+        ids, mask = ids[:, :length], mask[:, :length]
+    return ids, mask
 
 
 def instruction_mask(tokenizer: CLIPTokenizer, instructions: list[str], device: torch.device) -> torch.Tensor:
