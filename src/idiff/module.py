@@ -154,8 +154,9 @@ class DiffusionModule(L.LightningModule):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Token states (B + 1, L, D) of the instructions and, last, the empty one, with the mask of their own tokens
         (B + 1, L), from one text-encoder call. Where ``dropped`` (B,) is True, a row holds the empty instruction's
-        (conditioning dropout). L is 77, or the longest instruction's length with the padding masked out
-        (``model.mask_padding``: the same UNet output, :func:`idiff.text.tokenize_instructions`)."""
+        (conditioning dropout). L is 77, or the longest instruction's length where the padding is masked out
+        (``model.mask_padding``) and no class embedding reads its last position: the same UNet output
+        (:func:`idiff.text.tokenize_instructions`)."""
         ids, mask = tokenize_instructions(self.tokenizer, [*instructions, ""], trim=self.trim_padding)
         ids, mask = ids.to(self.device), mask.to(self.device)
         if dropped is not None:

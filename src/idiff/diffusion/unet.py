@@ -30,9 +30,9 @@ __all__ = [
 def unet_conditioning(
     unet: UNet2DConditionModel, text: torch.Tensor, mask: torch.Tensor | None = None
 ) -> dict[str, torch.Tensor]:
-    """The UNet's keyword arguments for instruction embeddings ``text`` (B, 77, D).
+    """The UNet's keyword arguments for instruction embeddings ``text`` (B, L, D; L = 77, or less when trimmed).
 
-    ``mask`` (B, 77, True = attend), when given, limits cross-attention to the instruction's own tokens
+    ``mask`` (B, L, True = attend), when given, limits cross-attention to the instruction's own tokens
     (``encoder_attention_mask``; see :func:`idiff.text.instruction_mask`).
 
     Every UNet cross-attends to the token states (``encoder_hidden_states``), as SD does. A UNet built with
