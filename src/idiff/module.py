@@ -153,15 +153,15 @@ class DiffusionModule(L.LightningModule):
         self, instructions: list[str], dropped: torch.Tensor | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Token states (B + 1, L, D) of the instructions and, last, the empty one, with the mask of their own tokens
-        (B + 1, L), from one text-encoder call. Where ``dropped`` (B,) is True, a row holds the empty instruction's
-        (conditioning dropout). L is 77, or the longest instruction's length where the padding is masked out
-        (``model.mask_padding``) and no class embedding reads its last position: the same UNet output
-        (:func:`idiff.text.tokenize_instructions`)."""
+        (B + 1, L), from one text-encoder call. With ``dropped`` (B,), conditioning dropout in training: B rows, those
+        where it is True holding the empty instruction's. L is 77, or the longest instruction's length where the
+        padding is masked out (``model.mask_padding``) and no class embedding reads its last position: the same UNet
+        output (:func:`idiff.text.tokenize_instructions`)."""
         ids, mask = tokenize_instructions(self.tokenizer, [*instructions, ""], trim=self.trim_padding)
         ids, mask = ids.to(self.device), mask.to(self.device)
         if dropped is not None:
-            keep = torch.cat([~dropped, dropped.new_ones(1)])[:, None]
-            ids, mask = torch.where(keep, ids, ids[-1:]), torch.where(keep, mask, mask[-1:])
+            keep = ~dropped[:, None]
+            ids, mask = torch.where(keep, ids[:-1], ids[-1:]), torch.where(keep, mask[:-1], mask[-1:])
         return self.text_encoder(ids)[0], mask
 
     # --------------------------------------------------------------------------------------------------- training
@@ -181,7 +181,6 @@ class DiffusionModule(L.LightningModule):
         )
         drop_text, noise, timesteps = random.drop_text, random.noise, random.timesteps
         text, tokens = self.instruction_states(instructions, drop_text)
-        text, tokens = text[:-1], tokens[:-1]  # the empty instruction's row is only needed when sampling
         noisy = self.noise_scheduler.add_noise(target_latents, noise, timesteps)
         unet_input = noisy
         if self.preconditioning is not None:

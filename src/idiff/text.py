@@ -147,11 +147,11 @@ def instruction_mask(tokenizer: CLIPTokenizer, instructions: list[str], device: 
     Passed to the UNet as ``encoder_attention_mask`` when ``model.mask_padding`` is set, so cross-attention
     spreads over the dozen tokens of an instruction rather than over 77 positions that are mostly padding.
     """
-    return _tokenize(tokenizer, instructions).attention_mask.to(device=device, dtype=torch.bool)
+    return tokenize_instructions(tokenizer, instructions)[1].to(device)
 
 
 def encode_instructions(
     tokenizer: CLIPTokenizer, text_encoder: CLIPTextModel, instructions: list[str], device: torch.device
 ) -> torch.Tensor:
     """Last hidden states of the text encoder for each instruction, padded to the CLIP context (as SD does)."""
-    return text_encoder(_tokenize(tokenizer, instructions).input_ids.to(device))[0]
+    return text_encoder(tokenize_instructions(tokenizer, instructions)[0].to(device))[0]
